@@ -1,0 +1,1 @@
+"""Operator CLI and local runner. Never packaged into a Lambda."""

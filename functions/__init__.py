@@ -1,0 +1,1 @@
+"""Lambda entry points: one folder per function, ``handler.py`` only."""

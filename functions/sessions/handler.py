@@ -1,0 +1,42 @@
+"""Sessions consumer: every verified webhook body archived under its session's events/ folder."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import runtime
+from shared.archive import archive_raw_event
+from shared.observability import logger, metrics
+from shared.queue_records import WebhookQueueRecord
+from shared.tracing import tracer
+
+processor = BatchProcessor(event_type=EventType.SQS, model=WebhookQueueRecord)
+
+
+@tracer.capture_method
+def record_handler(record: WebhookQueueRecord) -> None:
+    detail = record.body.detail
+    stored = archive_raw_event(detail, runtime.archive_store())
+    logger.info(
+        "event archived",
+        extra={
+            "key": stored.key,
+            "meeting_id": detail.meeting_id,
+            "session_id": detail.session_id,
+            "event": detail.event,
+        },
+    )
+    metrics.add_metric(name="EventArchived", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,43 @@
+"""Publishes accepted webhooks to the EventBridge bus."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.envelope import EVENT_SOURCE, WebhookDetail
+from shared.exceptions import PublishError
+
+
+class EventPublisher:
+    def __init__(self, bus_name: str, client: Any = None) -> None:
+        self._bus_name = bus_name
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("events")
+        return self._client
+
+    def publish(self, detail: WebhookDetail) -> str:
+        """One PutEvents entry; returns the event id, or raises ``PublishError`` unless stored."""
+        entry = {
+            "EventBusName": self._bus_name,
+            "Source": EVENT_SOURCE,
+            "DetailType": detail.detail_type,
+            "Detail": detail.to_json(),
+        }
+        try:
+            response = self.client.put_events(Entries=[entry])
+        except (BotoCoreError, ClientError) as exc:
+            raise PublishError(f"PutEvents failed: {exc}") from exc
+        entries = response.get("Entries") or [{}]
+        if response.get("FailedEntryCount", 0) or "EventId" not in entries[0]:
+            code = entries[0].get("ErrorCode", "unknown")
+            raise PublishError(
+                f"PutEvents did not store the event: {code} {entries[0].get('ErrorMessage', '')}"
+            )
+        return str(entries[0]["EventId"])

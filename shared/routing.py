@@ -1,0 +1,95 @@
+"""The fan-out: which bus events reach which consumer queue. One definition, read by the CDK
+stack and by local mode, so both route exactly alike.
+
+Timeouts and batch sizes live here too because the queue's visibility timeout must be at least
+six times its consumer's timeout (AWS guidance for SQS event sources)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shared.envelope import EVENT_SOURCE
+
+VISIBILITY_TIMEOUT_FACTOR = 6
+DLQ_RETENTION_DAYS = 14
+
+
+@dataclass(frozen=True)
+class ConsumerRoute:
+    name: str
+    description: str
+    handler_module: str  # importable module whose ``handler`` is the Lambda entry point
+    event_pattern: dict[str, Any]
+    timeout_seconds: int
+    memory_mb: int
+    batch_size: int = 10
+    max_receive_count: int = 3
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return self.timeout_seconds * VISIBILITY_TIMEOUT_FACTOR
+
+    @property
+    def lambda_handler(self) -> str:
+        return f"{self.handler_module}.handler"
+
+
+def _valid(detail_type: str, **payload: Any) -> dict[str, Any]:
+    detail: dict[str, Any] = {"valid": [True]}
+    if payload:
+        detail["payload"] = payload
+    return {"source": [EVENT_SOURCE], "detail-type": [detail_type], "detail": detail}
+
+
+SESSIONS = ConsumerRoute(
+    name="sessions",
+    description="every webhook, including unknown and unparsed ones: raw archive and session record",
+    handler_module="functions.sessions.handler",
+    event_pattern={"source": [EVENT_SOURCE]},
+    timeout_seconds=30,
+    memory_mb=256,
+)
+RECORDINGS = ConsumerRoute(
+    name="recordings",
+    description="recording.statusUpdate with status UPLOADED: download the recording files",
+    handler_module="functions.recordings.handler",
+    event_pattern=_valid("recording.statusUpdate", recording={"status": ["UPLOADED"]}),
+    timeout_seconds=900,
+    memory_mb=1024,
+    batch_size=1,
+)
+TRANSCRIPTS = ConsumerRoute(
+    name="transcripts",
+    description="meeting.transcript: download and normalize the transcript",
+    handler_module="functions.transcripts.handler",
+    event_pattern=_valid("meeting.transcript"),
+    timeout_seconds=120,
+    memory_mb=512,
+    batch_size=5,
+)
+SUMMARIES = ConsumerRoute(
+    name="summaries",
+    description="meeting.summary: download the summary",
+    handler_module="functions.summaries.handler",
+    event_pattern=_valid("meeting.summary"),
+    timeout_seconds=60,
+    memory_mb=256,
+    batch_size=5,
+)
+CHAT = ConsumerRoute(
+    name="chat",
+    description="meeting.chatSynced: download and normalize the chat export",
+    handler_module="functions.chat.handler",
+    event_pattern=_valid("meeting.chatSynced"),
+    timeout_seconds=120,
+    memory_mb=512,
+    batch_size=5,
+)
+
+ROUTES: tuple[ConsumerRoute, ...] = (SESSIONS, RECORDINGS, TRANSCRIPTS, SUMMARIES, CHAT)
+ROUTES_BY_NAME = {route.name: route for route in ROUTES}
+
+INGEST_HANDLER = "functions.ingest.handler.handler"
+INGEST_TIMEOUT_SECONDS = 10
+INGEST_MEMORY_MB = 512

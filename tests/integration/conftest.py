@@ -1,0 +1,62 @@
+"""Integration fixtures: every AWS service in-process with moto, resources as local mode makes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from cli.local_stack import LocalNames, ProvisionedResources, provision_resources
+from cli.webhook_signing import WebhookSigner
+from shared import runtime
+
+
+@dataclass
+class MotoStack:
+    names: LocalNames
+    resources: ProvisionedResources
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name="us-east-1")
+
+    def objects(self, prefix: str = "") -> dict[str, bytes]:
+        s3 = self.client("s3")
+        listing = s3.list_objects_v2(Bucket=self.names.bucket, Prefix=prefix).get("Contents", [])
+        return {
+            o["Key"]: s3.get_object(Bucket=self.names.bucket, Key=o["Key"])["Body"].read() for o in listing
+        }
+
+    def depth(self, route: str) -> int:
+        attrs = self.client("sqs").get_queue_attributes(
+            QueueUrl=self.resources.queue_urls[route],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+@pytest.fixture
+def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch, signer: WebhookSigner) -> Iterator[MotoStack]:
+    names = LocalNames()
+    with mock_aws():
+        resources = provision_resources(
+            lambda service: boto3.client(service, region_name="us-east-1"), names, api_token="test-token"
+        )
+        for name, value in {
+            "EVENT_BUS_NAME": names.bus,
+            "ARCHIVE_BUCKET": names.bucket,
+            "SESSIONS_TABLE": names.sessions_table,
+            "IDEMPOTENCY_TABLE": names.idempotency_table,
+            "WEBHOOK_PUBLIC_KEY_PEM": signer.public_pem(),
+            "POWERTOOLS_SERVICE_NAME": "meeting-vault-test",
+            "POWERTOOLS_METRICS_NAMESPACE": "MeetingVault",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("WEBHOOK_PUBLIC_KEY_URL", raising=False)
+        runtime.reset()
+        yield MotoStack(names=names, resources=resources)
+        runtime.reset()

@@ -1,0 +1,43 @@
+"""Builders of the events Lambda hands our functions."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from cli.local_apigw import proxy_event
+from cli.local_workers import sqs_event
+from cli.webhook_signing import WebhookSigner
+
+
+def signed_headers(signer: WebhookSigner, body: bytes, **extra: str) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "rtk-signature": signer.sign(body),
+        "rtk-uuid": "delivery-1",
+        **extra,
+    }
+
+
+def api_event(body: bytes, headers: dict[str, str], *, path: str = "/webhooks/realtimekit") -> dict[str, Any]:
+    """API Gateway REST proxy event, body base64-encoded as with binaryMediaTypes */*."""
+    return proxy_event("POST", path, headers, body, "203.0.113.9")
+
+
+def api_event_plain(body: str, headers: dict[str, str]) -> dict[str, Any]:
+    event = api_event(body.encode(), headers)
+    event["body"], event["isBase64Encoded"] = body, False
+    return event
+
+
+def response_json(response: dict[str, Any]) -> Any:
+    raw = response["body"]
+    return json.loads(base64.b64decode(raw) if response.get("isBase64Encoded") else raw)
+
+
+def drain_as_sqs_event(sqs: Any, queue_url: str, *, max_messages: int = 10) -> dict[str, Any]:
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=max_messages, AttributeNames=["All"], WaitTimeSeconds=0
+    ).get("Messages", [])
+    return sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:queue", "us-east-1")

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from shared.envelope import UNPARSED_DETAIL_TYPE, RawBody, WebhookDetail, build_detail
+from tests.conftest import event_body
+
+NOW = datetime(2026, 6, 3, 10, 31, tzinfo=UTC)
+
+
+def detail_of(body: bytes) -> WebhookDetail:
+    return build_detail(
+        body, received_at=NOW, delivery_id="d-1", webhook_id="w-1", signature_header="rtk-signature"
+    )
+
+
+def test_valid_body_carries_ids_metadata_and_exact_bytes() -> None:
+    body = event_body("recording_uploaded.json")
+    detail = detail_of(body)
+    assert detail.valid
+    assert detail.parse_error is None
+    assert detail.detail_type == "recording.statusUpdate"
+    assert detail.meeting_id == "50c8940e-1b97-402a-97d6-2708b7feca41"
+    assert detail.session_id == "05e57591-d89e-45c9-ae44-08dc1eaad0e0"
+    assert detail.delivery.body_sha256 == hashlib.sha256(body).hexdigest()
+    assert detail.delivery.delivery_id == "d-1"
+    assert detail.body.to_bytes() == body
+    assert detail.payload == json.loads(body)
+
+
+def test_detail_round_trips_through_json() -> None:
+    detail = detail_of(event_body("participant_joined.json"))
+    again = WebhookDetail.model_validate_json(detail.to_json())
+    assert again == detail
+
+
+def test_non_json_body_is_kept_and_flagged() -> None:
+    detail = detail_of(b"this is { not json")
+    assert not detail.valid
+    assert detail.parse_error is not None
+    assert detail.parse_error.startswith("body is not JSON")
+    assert detail.detail_type == UNPARSED_DETAIL_TYPE
+    assert detail.body.to_bytes() == b"this is { not json"
+
+
+def test_invalid_utf8_is_carried_as_base64() -> None:
+    raw = b'{"event":"meeting.started","x":"\xff\xfe"}'
+    detail = detail_of(raw)
+    assert not detail.valid
+    assert detail.body.encoding == "base64"
+    assert detail.body.to_bytes() == raw
+
+
+def test_known_event_missing_ids_is_flagged_but_keeps_its_name() -> None:
+    detail = detail_of(b'{"event":"meeting.started","meeting":{"title":"x"}}')
+    assert not detail.valid
+    assert detail.event == "meeting.started"
+    assert detail.detail_type == "meeting.started"
+    assert detail.meeting_id is None
+
+
+def test_strange_event_names_do_not_become_detail_types() -> None:
+    detail = detail_of(json.dumps({"event": "x" * 300, "meetingId": "m", "sessionId": "s"}).encode())
+    assert detail.detail_type == UNPARSED_DETAIL_TYPE
+
+
+def test_raw_body_chooses_utf8_when_possible() -> None:
+    assert RawBody.of("héllo".encode()).encoding == "utf-8"
+    assert RawBody.of(b"\xc3\x28").encoding == "base64"

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from cli.webhook_signing import WebhookSigner
+from shared.exceptions import KeyUnavailableError, SignatureError
+from shared.signature import SignatureVerifier, StaticPublicKey, WellKnownPublicKey
+
+BODY = b'{"event":"meeting.started","meeting":{"id":"m-1","sessionId":"s-1"}}'
+
+
+def verifier_for(signer: WebhookSigner) -> SignatureVerifier:
+    return SignatureVerifier(StaticPublicKey(signer.public_pem()))
+
+
+def test_valid_signature_over_raw_bytes_verifies(signer: WebhookSigner) -> None:
+    assert verifier_for(signer).verify(BODY, {"rtk-signature": signer.sign(BODY)}) == "rtk-signature"
+
+
+def test_reserialized_body_does_not_verify(signer: WebhookSigner) -> None:
+    # Same JSON, other bytes: the signature is over the bytes, not the document.
+    reserialized = json.dumps(json.loads(BODY), indent=1).encode()
+    with pytest.raises(SignatureError):
+        verifier_for(signer).verify(reserialized, {"rtk-signature": signer.sign(BODY)})
+
+
+def test_tampered_body_is_rejected(signer: WebhookSigner) -> None:
+    with pytest.raises(SignatureError):
+        verifier_for(signer).verify(BODY.replace(b"m-1", b"m-2"), {"rtk-signature": signer.sign(BODY)})
+
+
+def test_signature_from_another_key_is_rejected(signer: WebhookSigner, other_signer: WebhookSigner) -> None:
+    with pytest.raises(SignatureError):
+        verifier_for(signer).verify(BODY, {"rtk-signature": other_signer.sign(BODY)})
+
+
+def test_missing_header_is_rejected(signer: WebhookSigner) -> None:
+    with pytest.raises(SignatureError, match="no rtk-signature"):
+        verifier_for(signer).verify(BODY, {})
+
+
+@pytest.mark.parametrize("bad", ["not base64!!", "", "   ", "YWJj$"])
+def test_malformed_base64_is_rejected(signer: WebhookSigner, bad: str) -> None:
+    with pytest.raises(SignatureError):
+        verifier_for(signer).verify(BODY, {"rtk-signature": bad})
+
+
+def test_legacy_dyte_header_is_accepted(signer: WebhookSigner) -> None:
+    assert verifier_for(signer).verify(BODY, {"dyte-signature": signer.sign(BODY)}) == "dyte-signature"
+
+
+def test_pem_with_escaped_newlines_loads(signer: WebhookSigner) -> None:
+    escaped = signer.public_pem().replace("\n", "\\n")
+    verifier = SignatureVerifier(StaticPublicKey(escaped))
+    assert verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)}) == "rtk-signature"
+
+
+def test_garbage_pem_is_a_key_error() -> None:
+    with pytest.raises(KeyUnavailableError):
+        StaticPublicKey("-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----")
+
+
+class FakeWellKnown:
+    """Serves the well-known document; the key can be swapped to simulate a rotation."""
+
+    def __init__(self, signer: WebhookSigner) -> None:
+        self.pem = signer.public_pem().replace("\n", "\\n")
+        self.calls = 0
+        self.fail = False
+
+    def __call__(self, url: str, timeout: float) -> bytes:
+        self.calls += 1
+        if self.fail:
+            raise OSError("connection refused")
+        return json.dumps({"success": True, "data": {"publicKey": self.pem}, "message": ""}).encode()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_well_known_key_is_fetched_once_and_cached(signer: WebhookSigner) -> None:
+    fetch = FakeWellKnown(signer)
+    verifier = SignatureVerifier(WellKnownPublicKey("https://keys.test/wk", fetch=fetch))
+    for _ in range(5):
+        verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)})
+    assert fetch.calls == 1
+
+
+def test_rotated_key_is_refetched_once_on_failed_check(
+    signer: WebhookSigner, other_signer: WebhookSigner
+) -> None:
+    fetch, clock = FakeWellKnown(signer), Clock()
+    verifier = SignatureVerifier(WellKnownPublicKey("https://keys.test/wk", fetch=fetch, clock=clock))
+    verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)})
+    fetch.pem = other_signer.public_pem()  # RealtimeKit rotates its key
+    clock.now += 120
+    assert verifier.verify(BODY, {"rtk-signature": other_signer.sign(BODY)}) == "rtk-signature"
+    assert fetch.calls == 2
+
+
+def test_forged_signatures_cannot_force_a_fetch_each(
+    signer: WebhookSigner, other_signer: WebhookSigner
+) -> None:
+    fetch, clock = FakeWellKnown(signer), Clock()
+    verifier = SignatureVerifier(
+        WellKnownPublicKey("https://keys.test/wk", fetch=fetch, clock=clock, min_refresh_seconds=60)
+    )
+    verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)})
+    clock.now += 61
+    for _ in range(20):
+        with pytest.raises(SignatureError):
+            verifier.verify(BODY, {"rtk-signature": other_signer.sign(BODY)})
+    assert fetch.calls == 2  # the first fetch plus one refresh in the window
+
+
+def test_unreachable_key_url_is_key_unavailable(signer: WebhookSigner) -> None:
+    fetch = FakeWellKnown(signer)
+    fetch.fail = True
+    verifier = SignatureVerifier(WellKnownPublicKey("https://keys.test/wk", fetch=fetch))
+    with pytest.raises(KeyUnavailableError, match="could not fetch"):
+        verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)})
+
+
+def test_document_without_key_is_key_unavailable() -> None:
+    def fetch(url: str, timeout: float) -> bytes:
+        return b'{"success": true, "data": {}}'
+
+    with pytest.raises(KeyUnavailableError, match="no publicKey"):
+        WellKnownPublicKey("https://keys.test/wk", fetch=fetch).get()
+
+
+def test_signature_header_value_is_base64(signer: WebhookSigner) -> None:
+    raw = base64.b64decode(signer.sign(BODY))
+    assert len(raw) == 256  # RSA-2048
