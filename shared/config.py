@@ -48,6 +48,10 @@ class ArchiveSettings(_Settings):
     archive_bucket: str = Field(alias="ARCHIVE_BUCKET", min_length=3)
 
 
+class SessionSettings(ArchiveSettings):
+    sessions_table: str = Field(alias="SESSIONS_TABLE", min_length=3)
+
+
 @cache
 def ingest_settings() -> IngestSettings:
     return IngestSettings.from_env()
@@ -58,7 +62,13 @@ def archive_settings() -> ArchiveSettings:
     return ArchiveSettings.from_env()
 
 
+@cache
+def session_settings() -> SessionSettings:
+    return SessionSettings.from_env()
+
+
 def clear_settings_cache() -> None:
     """For tests and local mode, which change the environment between runs."""
     ingest_settings.cache_clear()
     archive_settings.cache_clear()
+    session_settings.cache_clear()

@@ -14,6 +14,7 @@ from shared import config
 if TYPE_CHECKING:
     from shared.adapters.s3 import ArchiveStore
     from shared.ingest import WebhookIngestor
+    from shared.session_recorder import SessionRecorder
 
 
 @cache
@@ -30,7 +31,15 @@ def archive_store() -> ArchiveStore:
     return ArchiveStore(config.archive_settings().archive_bucket)
 
 
-_CACHED = [ingestor, archive_store]
+@cache
+def session_recorder() -> SessionRecorder:
+    from shared.adapters.session_store import SessionStore
+    from shared.session_recorder import SessionRecorder
+
+    return SessionRecorder(SessionStore(config.session_settings().sessions_table), archive_store())
+
+
+_CACHED = [ingestor, archive_store, session_recorder]
 
 
 def register(builder: object) -> None:

@@ -1,4 +1,5 @@
-"""Sessions consumer: every verified webhook body archived under its session's events/ folder."""
+"""Sessions consumer: every verified webhook body archived under its session's events/ folder,
+then folded into the session record, which rewrites session.json and the participant files."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=WebhookQueueRecord)
 def record_handler(record: WebhookQueueRecord) -> None:
     detail = record.body.detail
     stored = archive_raw_event(detail, runtime.archive_store())
+    runtime.session_recorder().record_event(detail)
     logger.info(
         "event archived",
         extra={

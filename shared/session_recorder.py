@@ -1,0 +1,58 @@
+"""Keeps the session record and the files derived from it up to date.
+
+Every function that changes a session's facts (the sessions consumer for webhooks, the artifact
+consumers for files) calls ``publish`` afterwards, which rewrites ``session.json``,
+``participants.json`` and ``participant_events.json`` from the whole record. Writers can race:
+each one re-reads the version after writing and writes again if the record moved on meanwhile,
+so the last writer to finish always leaves the files of the latest record."""
+
+from __future__ import annotations
+
+from shared.adapters.s3 import ArchiveStore
+from shared.adapters.session_store import SessionStore
+from shared.envelope import WebhookDetail
+from shared.keys import session_prefix
+from shared.normalize.participants import Speaker
+from shared.session_model import ArtifactRecord, SeenEvent, build_outputs
+
+JSON = "application/json"
+MAX_REWRITES = 5
+
+
+class SessionRecorder:
+    def __init__(self, store: SessionStore, archive: ArchiveStore) -> None:
+        self._store = store
+        self._archive = archive
+
+    def record_event(self, detail: WebhookDetail) -> bool:
+        """Add a verified webhook to its session; False when it belongs to no session."""
+        if not (
+            detail.valid and detail.meeting_id and detail.session_id and isinstance(detail.payload, dict)
+        ):
+            return False
+        seen = SeenEvent(digest=detail.delivery.body_sha256, event=detail.event or "", payload=detail.payload)
+        self._store.add_event(detail.meeting_id, detail.session_id, seen)
+        self.publish(detail.meeting_id, detail.session_id)
+        return True
+
+    def record_artifact(self, meeting_id: str, session_id: str, record: ArtifactRecord) -> None:
+        self._store.put_artifact(meeting_id, session_id, record)
+        self.publish(meeting_id, session_id)
+
+    def record_speakers(self, meeting_id: str, session_id: str, speakers: list[Speaker]) -> None:
+        self._store.put_speakers(meeting_id, session_id, speakers)
+        self.publish(meeting_id, session_id)
+
+    def publish(self, meeting_id: str, session_id: str) -> None:
+        self._store.bump_version(meeting_id, session_id)
+        prefix = session_prefix(meeting_id, session_id)
+        for _ in range(MAX_REWRITES):
+            facts, version = self._store.load(meeting_id, session_id)
+            outputs = build_outputs(facts)
+            self._archive.put_bytes(f"{prefix}participants.json", outputs.participants, content_type=JSON)
+            self._archive.put_bytes(
+                f"{prefix}participant_events.json", outputs.participant_events, content_type=JSON
+            )
+            self._archive.put_bytes(f"{prefix}session.json", outputs.manifest, content_type=JSON)
+            if self._store.version(meeting_id, session_id) == version:
+                return
