@@ -194,7 +194,7 @@ def test_put_events_failure_is_503_so_the_sender_retries(
     moto_stack: MotoStack, signer: WebhookSigner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failing = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}]}
-    publisher = runtime.ingestor()._publisher
+    publisher: Any = runtime.ingestor()._publisher  # reach the adapter client to inject the failure
     monkeypatch.setattr(publisher.client, "put_events", lambda **_: failing)
     body = event_body("meeting_started.json")
     response = post(body, signed_headers(signer, body))

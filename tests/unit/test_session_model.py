@@ -91,7 +91,8 @@ def test_speaker_who_never_joined_by_webhook_is_added() -> None:
         MEETING.meeting_id, MEETING.session_id, EVENTS, [], [Speaker(peer_id="p-x", name="Late Larry")]
     )
     names = [p["name"] for p in json.loads(build_outputs(facts).participants)]
-    assert "Late Larry" in names and len(names) == 4
+    assert "Late Larry" in names
+    assert len(names) == 4
 
 
 def test_session_without_end_is_live() -> None:
