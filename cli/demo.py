@@ -3,13 +3,13 @@ was archived."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cli.local_stack import LocalSettings, LocalStack
 from cli.sample_meeting import SampleMeeting
 from cli.standin import RealtimeKitStandin
+from cli.standin_rest import StandinRestState, install_sample_meeting
 from cli.webhook_signing import WebhookSigner
 
 
@@ -18,17 +18,7 @@ class DemoReport:
     deliveries: list[tuple[str, int]] = field(default_factory=list)  # (event, HTTP status)
     archived: list[tuple[str, int]] = field(default_factory=list)  # (key, bytes)
     dead_letters: dict[str, int] = field(default_factory=dict)
-
-
-def _install_rest(standin: RealtimeKitStandin, meeting: SampleMeeting, urls: dict[str, str]) -> None:
-    """The REST stand-in (fresh download URLs, summary requests) when dev tooling provides it."""
-    try:
-        rest = importlib.import_module("cli.standin_rest")
-    except ImportError:
-        return
-    setup = getattr(rest, "install_sample_meeting", None)
-    if setup is not None:
-        setup(standin, meeting, urls)
+    rest: StandinRestState | None = None
 
 
 def play_sample_meeting(
@@ -38,10 +28,14 @@ def play_sample_meeting(
     *,
     echo: Callable[[str], None] = lambda _: None,
     timeout: float = 120.0,
+    rest: bool = True,
 ) -> DemoReport:
     report = DemoReport()
     urls = {name: standin.host_file(name, data, ctype) for name, (data, ctype) in meeting.files().items()}
-    _install_rest(standin, meeting, urls)
+    if rest:
+        report.rest = install_sample_meeting(
+            standin, meeting, urls, api_token=stack.settings.realtimekit_api_token
+        )
     for payload in meeting.webhooks(urls):
         status, _ = standin.send_webhook(stack.webhook_url, payload)
         report.deliveries.append((str(payload["event"]), status))

@@ -52,6 +52,18 @@ class SessionSettings(ArchiveSettings):
     sessions_table: str = Field(alias="SESSIONS_TABLE", min_length=3)
 
 
+class DownloadSettings(_Settings):
+    """Where files may be fetched from (see ``shared.url_policy``)."""
+
+    download_host_allowlist: str | None = Field(default=None, alias="DOWNLOAD_HOST_ALLOWLIST")
+    # Local mode only: plain http to loopback (the RealtimeKit stand-in).
+    local_mode: bool = Field(default=False, alias="DOWNLOAD_ALLOW_LOOPBACK")
+
+
+class WorkerSettings(SessionSettings, DownloadSettings):
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+
+
 @cache
 def ingest_settings() -> IngestSettings:
     return IngestSettings.from_env()
@@ -67,8 +79,14 @@ def session_settings() -> SessionSettings:
     return SessionSettings.from_env()
 
 
+@cache
+def worker_settings() -> WorkerSettings:
+    return WorkerSettings.from_env()
+
+
 def clear_settings_cache() -> None:
     """For tests and local mode, which change the environment between runs."""
     ingest_settings.cache_clear()
     archive_settings.cache_clear()
     session_settings.cache_clear()
+    worker_settings.cache_clear()

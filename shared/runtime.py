@@ -7,13 +7,17 @@ after changing the environment (endpoint, bucket, key)."""
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared import config
 
 if TYPE_CHECKING:
+    from shared.adapters.realtimekit import RealtimeKitClient
     from shared.adapters.s3 import ArchiveStore
+    from shared.artifact_fetch import ArtifactFetcher
+    from shared.idempotency import Once
     from shared.ingest import WebhookIngestor
+    from shared.recordings import RecordingArchiver
     from shared.session_recorder import SessionRecorder
 
 
@@ -39,7 +43,65 @@ def session_recorder() -> SessionRecorder:
     return SessionRecorder(SessionStore(config.session_settings().sessions_table), archive_store())
 
 
-_CACHED = [ingestor, archive_store, session_recorder]
+@cache
+def s3_client() -> Any:
+    import boto3
+
+    return boto3.client("s3")
+
+
+@cache
+def artifact_fetcher() -> ArtifactFetcher:
+    from shared.artifact_fetch import ArtifactFetcher
+    from shared.url_policy import UrlPolicy
+
+    settings = config.worker_settings()
+    environ = {"DOWNLOAD_HOST_ALLOWLIST": settings.download_host_allowlist or ""}
+    return ArtifactFetcher(
+        s3_client=s3_client(), policy=UrlPolicy.from_env(environ, local=settings.local_mode)
+    )
+
+
+def realtimekit() -> RealtimeKitClient:
+    """Built on first use only: most deliveries carry a valid URL and never need the REST API."""
+    from shared.adapters.realtimekit import realtimekit_client_from_env
+
+    return realtimekit_client_from_env()
+
+
+@cache
+def recording_archiver() -> RecordingArchiver:
+    from shared.recordings import RecordingArchiver
+
+    return RecordingArchiver(
+        bucket=config.worker_settings().archive_bucket,
+        s3_client=s3_client(),
+        fetcher=artifact_fetcher(),
+        rest=realtimekit,
+    )
+
+
+@cache
+def archive_recording_once() -> Once:
+    from shared.idempotency import Once
+
+    archiver = recording_archiver()
+    return Once(
+        lambda job: {"records": [r.model_dump(mode="json") for r in archiver.archive(job)]},
+        key="recording_id",
+        table=config.worker_settings().idempotency_table,
+    )
+
+
+_CACHED = [
+    ingestor,
+    archive_store,
+    session_recorder,
+    s3_client,
+    artifact_fetcher,
+    recording_archiver,
+    archive_recording_once,
+]
 
 
 def register(builder: object) -> None:
@@ -49,5 +111,8 @@ def register(builder: object) -> None:
 
 def reset() -> None:
     config.clear_settings_cache()
+    from shared.adapters.realtimekit import clear_realtimekit_cache
+
+    clear_realtimekit_cache()
     for builder in _CACHED:
         builder.cache_clear()

@@ -11,7 +11,10 @@ from shared.observability import logger, metrics
 from shared.queue_records import WebhookQueueRecord
 from shared.tracing import tracer
 
-processor = BatchProcessor(event_type=EventType.SQS, model=WebhookQueueRecord)
+# A batch whose every record failed is reported item by item too (same retries, clearer logs).
+processor = BatchProcessor(
+    event_type=EventType.SQS, model=WebhookQueueRecord, raise_on_entire_batch_failure=False
+)
 
 
 def record_handler(record: WebhookQueueRecord) -> None:

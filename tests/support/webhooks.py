@@ -41,3 +41,34 @@ def drain_as_sqs_event(sqs: Any, queue_url: str, *, max_messages: int = 10) -> d
         QueueUrl=queue_url, MaxNumberOfMessages=max_messages, AttributeNames=["All"], WaitTimeSeconds=0
     ).get("Messages", [])
     return sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:queue", "us-east-1")
+
+
+def bus_record(detail: Any, *, message_id: str = "m-1") -> dict[str, Any]:
+    """One SQS record as EventBridge delivers a bus event to a consumer queue."""
+    event = {
+        "version": "0",
+        "id": f"event-{message_id}",
+        "detail-type": detail.detail_type,
+        "source": "realtimekit",
+        "account": "123456789012",
+        "time": "2026-06-03T10:31:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": json.loads(detail.to_json()),
+    }
+    return {
+        "messageId": message_id,
+        "receiptHandle": f"rh-{message_id}",
+        "body": json.dumps(event),
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "ApproximateFirstReceiveTimestamp": "1780480260000",
+            "SenderId": "AIDAEVENTBRIDGE",
+            "SentTimestamp": "1780480260000",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "0" * 32,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:queue",
+        "awsRegion": "us-east-1",
+    }

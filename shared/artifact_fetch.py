@@ -1,0 +1,92 @@
+"""Getting a RealtimeKit file into the bucket when its download URL may have expired.
+
+RealtimeKit's URLs are signed and die (7 days, or sooner). A webhook may also arrive without one.
+``ArtifactFetcher`` uses the URL while it is valid, and otherwise, or when the source answers
+401/403/404/410, asks the REST API for a fresh one (once) before trying again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shared.exceptions import MeetingVaultError, RealtimeKitNotFound, SourceExpired
+from shared.transfer import TransferConfig, TransferRequest, TransferResult, transfer_to_s3
+from shared.url_policy import UrlPolicy
+
+# Treat a URL that expires within this margin as expired: a large download outlives it otherwise.
+EXPIRY_MARGIN = timedelta(minutes=5)
+
+
+class ArtifactGone(MeetingVaultError):
+    """RealtimeKit no longer has the file (its retention passed, or it never existed). Final."""
+
+    reason = "gone"
+
+
+class NoDownloadUrl(MeetingVaultError):
+    """Neither the webhook nor the REST API gave a URL for the file."""
+
+    reason = "no_url"
+
+
+@dataclass(frozen=True)
+class Link:
+    url: str | None
+    expiry: datetime | None = None
+
+    def usable(self, now: datetime) -> bool:
+        if not self.url:
+            return False
+        if self.expiry is None:
+            return True
+        expiry = self.expiry if self.expiry.tzinfo else self.expiry.replace(tzinfo=UTC)
+        return expiry - EXPIRY_MARGIN > now
+
+
+Refresh = Callable[[], Link]
+
+
+class ArtifactFetcher:
+    def __init__(
+        self,
+        *,
+        s3_client: Any,
+        policy: UrlPolicy,
+        config: TransferConfig | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._s3 = s3_client
+        self._policy = policy
+        self._config = config or TransferConfig()
+        self._clock = clock
+        self.refreshes = 0
+
+    def _refreshed(self, refresh: Refresh) -> Link:
+        self.refreshes += 1
+        try:
+            link = refresh()
+        except RealtimeKitNotFound as exc:
+            raise ArtifactGone(f"RealtimeKit no longer has this file: {exc}") from exc
+        if not link.url:
+            raise NoDownloadUrl("RealtimeKit's REST API gave no download URL")
+        return link
+
+    def copy(
+        self, link: Link, refresh: Refresh, request_for: Callable[[str], TransferRequest]
+    ) -> TransferResult:
+        """Copy the file to S3, refreshing the URL when it is missing, expired, or refused."""
+        if not link.usable(self._clock()):
+            link = self._refreshed(refresh)
+        assert link.url is not None
+        try:
+            return transfer_to_s3(
+                request_for(link.url), s3_client=self._s3, policy=self._policy, config=self._config
+            )
+        except SourceExpired:
+            fresh = self._refreshed(refresh)
+            assert fresh.url is not None
+            return transfer_to_s3(
+                request_for(fresh.url), s3_client=self._s3, policy=self._policy, config=self._config
+            )
