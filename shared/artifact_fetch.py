@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from shared.exceptions import MeetingVaultError, RealtimeKitNotFound, SourceExpired
-from shared.transfer import TransferConfig, TransferRequest, TransferResult, transfer_to_s3
+from shared.small_download import Downloaded, download_bytes
+from shared.transfer import TEXT_TYPES, TransferConfig, TransferRequest, TransferResult, transfer_to_s3
 from shared.url_policy import UrlPolicy
 
 # Treat a URL that expires within this margin as expired: a large download outlives it otherwise.
@@ -46,6 +47,7 @@ class Link:
 
 
 Refresh = Callable[[], Link]
+T = TypeVar("T")
 
 
 class ArtifactFetcher:
@@ -73,20 +75,35 @@ class ArtifactFetcher:
             raise NoDownloadUrl("RealtimeKit's REST API gave no download URL")
         return link
 
-    def copy(
-        self, link: Link, refresh: Refresh, request_for: Callable[[str], TransferRequest]
-    ) -> TransferResult:
-        """Copy the file to S3, refreshing the URL when it is missing, expired, or refused."""
+    def _with_fresh_url(self, link: Link, refresh: Refresh, action: Callable[[str], T]) -> T:
+        """Run ``action(url)`` with a URL that is there and unexpired; once more with a fresh one
+        when the source refuses it (401/403/404/410)."""
         if not link.usable(self._clock()):
             link = self._refreshed(refresh)
         assert link.url is not None
         try:
-            return transfer_to_s3(
-                request_for(link.url), s3_client=self._s3, policy=self._policy, config=self._config
-            )
+            return action(link.url)
         except SourceExpired:
             fresh = self._refreshed(refresh)
             assert fresh.url is not None
-            return transfer_to_s3(
-                request_for(fresh.url), s3_client=self._s3, policy=self._policy, config=self._config
-            )
+            return action(fresh.url)
+
+    def copy(
+        self, link: Link, refresh: Refresh, request_for: Callable[[str], TransferRequest]
+    ) -> TransferResult:
+        """Stream the file to S3 (bounded memory, any size)."""
+        return self._with_fresh_url(
+            link,
+            refresh,
+            lambda url: transfer_to_s3(
+                request_for(url), s3_client=self._s3, policy=self._policy, config=self._config
+            ),
+        )
+
+    def read(self, link: Link, refresh: Refresh, *, accept: tuple[str, ...] = TEXT_TYPES) -> Downloaded:
+        """Read a small file (transcript, chat, summary) into memory."""
+        return self._with_fresh_url(
+            link,
+            refresh,
+            lambda url: download_bytes(url, policy=self._policy, config=self._config, accept=accept),
+        )

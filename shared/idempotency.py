@@ -20,11 +20,17 @@ DAY = 24 * 3600
 
 
 class Once:
-    """``Once(fn, key="recording_id", table=...)(job)`` runs ``fn(job)`` once per key value.
+    """``Once(fn, name="recording", key="recording_id", table=...)(job)`` runs ``fn(job)`` once per key value.
     ``job`` is a pydantic model or a dict; ``key`` a JMESPath into it."""
 
     def __init__(
-        self, fn: Callable[[Any], dict[str, Any]], *, key: str, table: str, expires_after_seconds: int = DAY
+        self,
+        fn: Callable[[Any], dict[str, Any]],
+        *,
+        name: str,
+        key: str,
+        table: str,
+        expires_after_seconds: int = DAY,
     ) -> None:
         self.config = IdempotencyConfig(
             event_key_jmespath=key,
@@ -33,7 +39,10 @@ class Once:
         )
         persistence = DynamoDBPersistenceLayer(table_name=table)
 
-        @idempotent_function(data_keyword_argument="job", config=self.config, persistence_store=persistence)
+        # ``name`` keeps the records of different kinds of work apart (same session id, other work).
+        @idempotent_function(
+            data_keyword_argument="job", config=self.config, persistence_store=persistence, key_prefix=name
+        )
         def run(job: Any) -> dict[str, Any]:
             return fn(job)
 

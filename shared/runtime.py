@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from shared.idempotency import Once
     from shared.ingest import WebhookIngestor
     from shared.recordings import RecordingArchiver
+    from shared.session_artifacts import SessionArtifactArchiver
     from shared.session_recorder import SessionRecorder
 
 
@@ -88,7 +89,29 @@ def archive_recording_once() -> Once:
     archiver = recording_archiver()
     return Once(
         lambda job: {"records": [r.model_dump(mode="json") for r in archiver.archive(job)]},
+        name="recording",
         key="recording_id",
+        table=config.worker_settings().idempotency_table,
+    )
+
+
+@cache
+def session_artifact_archiver() -> SessionArtifactArchiver:
+    from shared.session_artifacts import SessionArtifactArchiver
+
+    return SessionArtifactArchiver(fetcher=artifact_fetcher(), archive=archive_store(), rest=realtimekit)
+
+
+@cache
+def archive_session_artifact_once() -> Once:
+    """Transcript, chat and summary: once per (kind, session)."""
+    from shared.idempotency import Once
+
+    archiver = session_artifact_archiver()
+    return Once(
+        lambda job: {"record": archiver.archive(job).model_dump(mode="json")},
+        name="session-artifact",
+        key="[kind, session_id]",
         table=config.worker_settings().idempotency_table,
     )
 
@@ -101,6 +124,8 @@ _CACHED = [
     artifact_fetcher,
     recording_archiver,
     archive_recording_once,
+    session_artifact_archiver,
+    archive_session_artifact_once,
 ]
 
 

@@ -5,6 +5,7 @@ order or how many times they arrived."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.events import parse_event
+from shared.normalize.chat import chat_to_json, parse_chat
 from shared.normalize.participants import (
     PresenceEvent,
     Speaker,
@@ -24,6 +26,14 @@ from shared.normalize.participants import (
     participants_to_json,
 )
 from shared.normalize.seed_models import iso_utc
+from shared.normalize.transcript import (
+    parse_transcript,
+    speaker_timeline_to_json,
+    transcript_to_json,
+    transcript_to_srt,
+    transcript_to_txt,
+    transcript_to_vtt,
+)
 
 MANIFEST_SCHEMA = "meeting-vault/session@1"
 PRESENCE_EVENTS = ("meeting.participantJoined", "meeting.participantLeft")
@@ -75,11 +85,34 @@ class SessionFacts:
     speakers: list[Speaker] = field(default_factory=list)
 
 
+TRANSCRIPT_SOURCE = "transcript/source"
+CHAT_SOURCE = "chat/source"
+JSON_TYPE = "application/json"
+
+
 @dataclass(frozen=True)
 class SessionOutputs:
-    manifest: bytes
-    participants: bytes
-    participant_events: bytes
+    """Every derived file, by its key relative to the session folder: (bytes, content type)."""
+
+    files: dict[str, tuple[bytes, str]]
+
+    @property
+    def manifest(self) -> bytes:
+        return self.files["session.json"][0]
+
+    @property
+    def participants(self) -> bytes:
+        return self.files["participants.json"][0]
+
+    @property
+    def participant_events(self) -> bytes:
+        return self.files["participant_events.json"][0]
+
+
+def archived_source(facts: SessionFacts, name: str) -> ArtifactRecord | None:
+    """The archived record of a source file (transcript or chat) whose derived files we render."""
+    record = next((a for a in facts.artifacts if a.name == name), None)
+    return record if record is not None and record.state is ArtifactState.ARCHIVED and record.key else None
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -100,7 +133,10 @@ def _ordered(events: Iterable[SeenEvent]) -> list[tuple[Any, SeenEvent]]:
     return [(model, seen) for _, model, seen in parsed]
 
 
-def build_outputs(facts: SessionFacts) -> SessionOutputs:
+def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) -> SessionOutputs:
+    """All derived files from the facts and the archived source files (``sources`` maps
+    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` to their bytes, when archived)."""
+    sources = sources or {}
     ordered = _ordered(facts.events)
     title = room_name = None
     organizer: dict[str, Any] | None = None
@@ -141,7 +177,28 @@ def build_outputs(facts: SessionFacts) -> SessionOutputs:
     presence = [
         PresenceEvent.from_webhook(seen.payload) for seen in facts.events if seen.event in PRESENCE_EVENTS
     ]
-    roster = build_roster(presence, facts.speakers)
+    transcript = None
+    if TRANSCRIPT_SOURCE in sources:
+        transcript = parse_transcript(sources[TRANSCRIPT_SOURCE], session_started_at=started_at)
+    roster = build_roster(presence, [*facts.speakers, *(transcript.speakers if transcript else ())])
+    files: dict[str, tuple[bytes, str]] = {
+        "participants.json": (participants_to_json(roster), JSON_TYPE),
+        "participant_events.json": (
+            participant_events_to_json(presence, roster, session_started_at=started_at),
+            JSON_TYPE,
+        ),
+    }
+    if transcript is not None:
+        files["transcript/transcript.json"] = (transcript_to_json(transcript, roster), JSON_TYPE)
+        files["transcript/speaker_timeline.json"] = (speaker_timeline_to_json(transcript, roster), JSON_TYPE)
+        files["transcript/transcript.txt"] = (transcript_to_txt(transcript), "text/plain; charset=utf-8")
+        files["transcript/transcript.vtt"] = (transcript_to_vtt(transcript), "text/vtt; charset=utf-8")
+        files["transcript/transcript.srt"] = (
+            transcript_to_srt(transcript),
+            "application/x-subrip; charset=utf-8",
+        )
+    if CHAT_SOURCE in sources:
+        files["chat/chat.json"] = (chat_to_json(parse_chat(sources[CHAT_SOURCE]), roster), JSON_TYPE)
     artifacts = sorted(facts.artifacts, key=lambda a: a.name)
     duration = (ended_at - started_at).total_seconds() if started_at and ended_at else None
     manifest = {
@@ -167,10 +224,12 @@ def build_outputs(facts: SessionFacts) -> SessionOutputs:
         "artifactCounts": {
             state.value: sum(1 for a in artifacts if a.state is state) for state in ArtifactState
         },
+        "derivedFiles": [
+            {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for path, (data, _) in sorted(files.items())
+        ],
+        "transcriptTimeBase": transcript.time_base if transcript else None,
         "events": {"count": len(facts.events), "byType": dict(sorted(by_type.items()))},
     }
-    return SessionOutputs(
-        manifest=(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(),
-        participants=participants_to_json(roster),
-        participant_events=participant_events_to_json(presence, roster, session_started_at=started_at),
-    )
+    files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
+    return SessionOutputs(files=files)

@@ -1,8 +1,9 @@
 """Keeps the session record and the files derived from it up to date.
 
 Every function that changes a session's facts (the sessions consumer for webhooks, the artifact
-consumers for files) calls ``publish`` afterwards, which rewrites ``session.json``,
-``participants.json`` and ``participant_events.json`` from the whole record. Writers can race:
+consumers for files) calls ``publish`` afterwards, which rewrites every derived file from the
+whole record: ``session.json``, the participant files, and the normalized transcript and chat (their
+participant ids come from the roster, which a late join webhook can change). Writers can race:
 each one re-reads the version after writing and writes again if the record moved on meanwhile,
 so the last writer to finish always leaves the files of the latest record."""
 
@@ -12,10 +13,15 @@ from shared.adapters.s3 import ArchiveStore
 from shared.adapters.session_store import SessionStore
 from shared.envelope import WebhookDetail
 from shared.keys import session_prefix
-from shared.normalize.participants import Speaker
-from shared.session_model import ArtifactRecord, SeenEvent, build_outputs
+from shared.session_model import (
+    CHAT_SOURCE,
+    TRANSCRIPT_SOURCE,
+    ArtifactRecord,
+    SeenEvent,
+    archived_source,
+    build_outputs,
+)
 
-JSON = "application/json"
 MAX_REWRITES = 5
 
 
@@ -39,20 +45,21 @@ class SessionRecorder:
         self._store.put_artifact(meeting_id, session_id, record)
         self.publish(meeting_id, session_id)
 
-    def record_speakers(self, meeting_id: str, session_id: str, speakers: list[Speaker]) -> None:
-        self._store.put_speakers(meeting_id, session_id, speakers)
-        self.publish(meeting_id, session_id)
-
     def publish(self, meeting_id: str, session_id: str) -> None:
         self._store.bump_version(meeting_id, session_id)
         prefix = session_prefix(meeting_id, session_id)
         for _ in range(MAX_REWRITES):
             facts, version = self._store.load(meeting_id, session_id)
-            outputs = build_outputs(facts)
-            self._archive.put_bytes(f"{prefix}participants.json", outputs.participants, content_type=JSON)
-            self._archive.put_bytes(
-                f"{prefix}participant_events.json", outputs.participant_events, content_type=JSON
-            )
-            self._archive.put_bytes(f"{prefix}session.json", outputs.manifest, content_type=JSON)
+            sources = {}
+            for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE):
+                record = archived_source(facts, name)
+                if record is not None and record.key:
+                    sources[name] = self._archive.get_bytes(record.key)
+            outputs = build_outputs(facts, sources)
+            # session.json last: whoever reads it finds the files it lists already there.
+            for path, (data, content_type) in sorted(
+                outputs.files.items(), key=lambda f: f[0] == "session.json"
+            ):
+                self._archive.put_bytes(prefix + path, data, content_type=content_type)
             if self._store.version(meeting_id, session_id) == version:
                 return

@@ -1,4 +1,4 @@
-"""Summaries consumer. Until its archiver lands it logs each event it receives and succeeds."""
+"""Summaries consumer: keep RealtimeKit's summary as summary/summary.md or .txt."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import runtime
+from shared.events import MeetingSummary
 from shared.observability import logger, metrics
 from shared.queue_records import WebhookQueueRecord
+from shared.session_artifacts import archive_and_report
 from shared.tracing import tracer
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
@@ -17,18 +20,16 @@ processor = BatchProcessor(
 )
 
 
+@tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    detail = record.body.detail
-    logger.info(
-        "event received",
-        extra={"event": detail.event, "meeting_id": detail.meeting_id, "session_id": detail.session_id},
-    )
+    archive_and_report(record.body.detail, expected=MeetingSummary)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    runtime.archive_session_artifact_once().register(context)
     return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -53,3 +53,7 @@ class ArchiveStore:
             Metadata={"sha256": digest.hexdigest(), **ascii_metadata(metadata or {})},
         )
         return StoredObject(key=key, size=len(data), sha256=digest.hexdigest(), content_type=content_type)
+
+    def get_bytes(self, key: str) -> bytes:
+        data: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return data

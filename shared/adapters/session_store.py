@@ -1,8 +1,7 @@
 """The session record in DynamoDB: one partition per session, one item per fact.
 
 ``pk = "{meetingId}/{sessionId}"``; ``sk`` = ``event#{digest}`` (a webhook body, parsed),
-``artifact#{name}`` (an archived or failed file), ``speakers#transcript`` (who spoke), and
-``version`` (a counter every change increments). Putting a fact twice writes the same item, so
+``artifact#{name}`` (an archived or failed file), and ``version`` (a counter every change increments). Putting a fact twice writes the same item, so
 duplicate deliveries change nothing; the order facts arrive in does not matter either."""
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from typing import Any
 
 import boto3
 
-from shared.normalize.participants import Speaker
 from shared.session_model import ArtifactRecord, SeenEvent, SessionFacts
 
 
@@ -53,18 +51,6 @@ class SessionStore:
             f"artifact#{record.name}",
             record.model_dump(mode="json", exclude_none=True),
         )
-
-    def put_speakers(self, meeting_id: str, session_id: str, speakers: list[Speaker]) -> None:
-        people = [
-            {
-                "peer_id": s.peer_id,
-                "user_id": s.user_id,
-                "custom_participant_id": s.custom_participant_id,
-                "name": s.name,
-            }
-            for s in speakers
-        ]
-        self._put(meeting_id, session_id, "speakers#transcript", {"speakers": people})
 
     def bump_version(self, meeting_id: str, session_id: str) -> int:
         response = self.client.update_item(
@@ -110,8 +96,6 @@ class SessionStore:
                     )
                 elif sk.startswith("artifact#"):
                     facts.artifacts.append(ArtifactRecord.model_validate(data))
-                elif sk == "speakers#transcript":
-                    facts.speakers = [Speaker(**s) for s in data["speakers"]]
             if "LastEvaluatedKey" not in page:
                 return facts, version
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
