@@ -46,6 +46,35 @@ def play_sample_meeting(
     return report
 
 
+def render_tree(objects: list[tuple[str, int]]) -> list[str]:
+    """Keys as an indented tree with sizes; the many raw events folded into one line."""
+    lines: list[str] = []
+    shown: set[str] = set()
+    events: dict[str, tuple[int, int]] = {}
+    for key, size in sorted(objects):
+        parts = key.split("/")
+        if "events" in parts[:-1]:
+            folder = "/".join(parts[: parts.index("events") + 1])
+            count, total = events.get(folder, (0, 0))
+            events[folder] = (count + 1, total + size)
+    for key, size in sorted(objects):
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder not in shown:
+                shown.add(folder)
+                label = f"{parts[depth - 1]}/"
+                if folder in events:
+                    count, total = events[folder]
+                    label += f"  ({count} webhook bodies, {total:,} bytes)"
+                lines.append(f"  {'  ' * (depth - 1)}{label}")
+            if folder in events:
+                break
+        else:
+            lines.append(f"  {'  ' * (len(parts) - 1)}{parts[-1]}  {size:,} bytes")
+    return lines
+
+
 def run_demo(*, echo: Callable[[str], None] = print, log_level: str = "WARNING") -> DemoReport:
     signer = WebhookSigner.generate()
     meeting = SampleMeeting()
@@ -61,8 +90,15 @@ def run_demo(*, echo: Callable[[str], None] = print, log_level: str = "WARNING")
             report = play_sample_meeting(stack, standin, meeting, echo=echo)
             echo("")
             echo(f"archived in s3://{stack.names.bucket}/")
-            for key, size in report.archived:
-                echo(f"  {size:>10,}  {key}")
+            for line in render_tree(report.archived):
+                echo(line)
+            prefix = f"meetings/{meeting.meeting_id}/sessions/{meeting.session_id}/"
+            keys = {key for key, _ in report.archived}
+            if prefix + "transcript/transcript.txt" in keys:
+                echo("")
+                echo("transcript/transcript.txt (first lines):")
+                for text in stack.read_object(prefix + "transcript/transcript.txt").decode().splitlines()[:5]:
+                    echo(f"  {text}")
             if report.dead_letters:
                 echo(f"dead-lettered messages: {report.dead_letters}")
             return report

@@ -1,0 +1,201 @@
+"""Transcript, chat and summary consumers on moto + the RealtimeKit stand-in: what lands in the
+session folder, in which formats, and what happens to empty, odd or expired files."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import srt
+import webvtt
+
+from cli.lambda_runtime import invoke, load_handler
+from cli.sample_meeting import SampleMeeting
+from cli.standin import RealtimeKitStandin
+from cli.standin_rest import StandinRestState, install_sample_meeting
+from cli.webhook_signing import WebhookSigner
+from shared import runtime
+from shared.envelope import WebhookDetail, build_detail
+from shared.keys import session_prefix
+from shared.normalize.seed_models import (
+    ParticipantEventsDocument,
+    ParticipantsDocument,
+    SpeakerTimelineDocument,
+    TranscriptDocument,
+)
+from tests.integration.conftest import MotoStack
+from tests.support.webhooks import bus_record
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+HANDLERS = {
+    "meeting.transcript": load_handler("functions.transcripts.handler.handler"),
+    "meeting.chatSynced": load_handler("functions.chat.handler.handler"),
+    "meeting.summary": load_handler("functions.summaries.handler.handler"),
+}
+MEETING = SampleMeeting(recording_bytes=1024, audio_bytes=512)
+PREFIX = session_prefix(MEETING.meeting_id, MEETING.session_id)
+FUTURE = (datetime.now(UTC) + timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@pytest.fixture
+def standin(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RealtimeKitStandin, StandinRestState]]:
+    with RealtimeKitStandin(WebhookSigner.generate()) as running:
+        urls = {name: running.host_file(name, data, ctype) for name, (data, ctype) in MEETING.files().items()}
+        state = install_sample_meeting(running, MEETING, urls, api_token="test-token")
+        for name, value in {
+            "DOWNLOAD_HOST_ALLOWLIST": "127.0.0.1",
+            "DOWNLOAD_ALLOW_LOOPBACK": "true",
+            "REALTIMEKIT_ACCOUNT_ID": "local-account",
+            "REALTIMEKIT_APP_ID": "local-app",
+            "REALTIMEKIT_API_TOKEN_SECRET_ARN": moto_stack.names.api_token_secret,
+            "REALTIMEKIT_API_BASE_URL": running.api_base_url,
+            "REALTIMEKIT_MAX_RETRIES": "0",
+        }.items():
+            monkeypatch.setenv(name, value)
+        runtime.reset()
+        yield running, state
+
+
+def webhooks(standin: RealtimeKitStandin) -> list[dict[str, Any]]:
+    urls = {name: f"{standin.base_url}/files/{name}" for name in MEETING.files()}
+    payloads = MEETING.webhooks(urls)
+    for payload in payloads:  # the sample meeting is dated in the past: give its URLs a future expiry
+        for field in ("transcriptDownloadUrlExpiry", "summaryDownloadUrlExpiry", "chatDownloadUrlExpiry"):
+            if field in payload:
+                payload[field] = FUTURE
+    return payloads
+
+
+def detail_of(payload: dict[str, Any]) -> WebhookDetail:
+    body = json.dumps(payload).encode()
+    return build_detail(body, received_at=datetime.now(UTC), delivery_id="d", webhook_id="w", signature_header="rtk-signature")
+
+
+def deliver(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every webhook to the sessions record, and the artifact ones to their consumer."""
+    results = []
+    for payload in payloads:
+        detail = detail_of(payload)
+        runtime.session_recorder().record_event(detail)
+        handler = HANDLERS.get(str(payload["event"]))
+        if handler is not None:
+            results.append(invoke(handler, {"Records": [bus_record(detail)]}, function_name="artifacts", timeout_seconds=120))
+    return results
+
+
+def folder(stack: MotoStack) -> dict[str, bytes]:
+    return {key.removeprefix(PREFIX): data for key, data in stack.objects(PREFIX).items() if "/events/" not in key}
+
+
+def test_whole_session_lands_in_open_formats(moto_stack: MotoStack, standin: Any) -> None:
+    running, _ = standin
+    assert all(r == {"batchItemFailures": []} for r in deliver(webhooks(running)))
+    files = folder(moto_stack)
+    assert files["transcript/source.csv"] == MEETING.transcript_csv()
+    assert files["chat/source.csv"] == MEETING.chat_csv()
+    assert files["summary/summary.md"] == MEETING.summary_markdown()
+
+    transcript = TranscriptDocument.validate_json(files["transcript/transcript.json"])
+    participants = ParticipantsDocument.validate_json(files["participants.json"])
+    SpeakerTimelineDocument.validate_json(files["transcript/speaker_timeline.json"])
+    ParticipantEventsDocument.validate_json(files["participant_events.json"])
+    assert len(transcript) == 7
+    ids = {p.name: p.id for p in participants}
+    assert [ids[e.participant.name] for e in transcript if e.participant.name] == [e.participant.id for e in transcript]
+    first = transcript[0].words[0]
+    assert (first.text, first.start_timestamp.relative) == ("Good morning everyone, let's get started.", 1.2)
+    assert first.start_timestamp.absolute == "2026-06-03T10:00:01.200000Z"
+
+    captions = webvtt.from_buffer(io.StringIO(files["transcript/transcript.vtt"].decode()))
+    assert len(captions) == 7
+    assert captions[1].text.startswith("José Müller: Morning!")
+    subtitles = list(srt.parse(files["transcript/transcript.srt"].decode()))
+    assert subtitles[2].content == 'Chen "CJ" Jie: Quick note: the "beta" flag ships Friday, not Thursday.'
+    assert files["transcript/transcript.txt"].decode().splitlines()[0] == "[00:00:01] Alice Ng: Good morning everyone, let's get started."
+
+    chat = json.loads(files["chat/chat.json"])
+    assert [m["id"] for m in chat] == ["msg-1", "msg-2", "msg-3"]
+
+    manifest = json.loads(files["session.json"])
+    states = {a["name"]: a["state"] for a in manifest["artifacts"]}
+    assert states == {"transcript/source": "archived", "chat/source": "archived", "summary/summary": "archived"}
+    derived = {f["path"] for f in manifest["derivedFiles"]}
+    assert {"transcript/transcript.vtt", "chat/chat.json", "participants.json"} <= derived
+
+
+def test_zero_byte_transcript_is_a_failed_artifact_not_an_archive(moto_stack: MotoStack, standin: Any) -> None:
+    running, _ = standin
+    running.host_file("transcript.csv", b"", "text/csv")
+    payloads = [p for p in webhooks(running) if p["event"] in ("meeting.started", "meeting.transcript")]
+    assert deliver(payloads) == [{"batchItemFailures": []}]
+    files = folder(moto_stack)
+    assert not any(name.startswith("transcript/") for name in files)
+    failed = json.loads(files["session.json"])["artifacts"][0]
+    assert failed["state"] == "failed"
+    assert failed["reason"] == "empty"
+    assert "empty" in failed["message"]
+
+
+def test_format_is_detected_by_content_not_url_suffix(moto_stack: MotoStack, standin: Any) -> None:
+    running, _ = standin
+    running.host_file("transcript.csv", (FIXTURES / "transcripts" / "realtimekit.json").read_bytes(), "text/csv")
+    payloads = [p for p in webhooks(running) if p["event"] == "meeting.transcript"]
+    deliver(payloads)
+    files = folder(moto_stack)
+    assert "transcript/source.json" in files
+    assert "transcript/source.csv" not in files
+    assert TranscriptDocument.validate_json(files["transcript/transcript.json"])
+
+
+def test_expired_transcript_url_is_refreshed_through_the_rest_api(moto_stack: MotoStack, standin: Any) -> None:
+    running, _ = standin
+    payload = next(p for p in webhooks(running) if p["event"] == "meeting.transcript")
+    payload["transcriptDownloadUrlExpiry"] = "2026-06-10T10:30:00.000Z"  # in the past
+    assert deliver([payload]) == [{"batchItemFailures": []}]
+    assert ("GET", f"/client/v4/accounts/local-account/realtime/kit/local-app/sessions/{MEETING.session_id}/transcript") in running.log.requests
+    assert folder(moto_stack)["transcript/source.csv"] == MEETING.transcript_csv()
+
+
+def test_transcript_gone_from_realtimekit_is_recorded_and_dead_lettered(moto_stack: MotoStack, standin: Any) -> None:
+    running, state = standin
+    running.files["transcript.csv"].available = False
+    state.sessions.clear()
+    payload = next(p for p in webhooks(running) if p["event"] == "meeting.transcript")
+    assert deliver([payload]) == [{"batchItemFailures": [{"itemIdentifier": "m-1"}]}]
+    artifact = json.loads(folder(moto_stack)["session.json"])["artifacts"][0]
+    assert (artifact["state"], artifact["reason"]) == ("failed", "gone")
+
+
+def test_late_join_rewrites_transcript_participant_ids(moto_stack: MotoStack, standin: Any) -> None:
+    running, _ = standin
+    payloads = webhooks(running)
+    deliver(payloads)
+    reference = folder(moto_stack)
+    for key in moto_stack.objects():
+        moto_stack.client("s3").delete_object(Bucket=moto_stack.names.bucket, Key=key)
+    ddb = moto_stack.client("dynamodb")
+    for table in (moto_stack.names.sessions_table, moto_stack.names.idempotency_table):
+        for item in ddb.scan(TableName=table)["Items"]:
+            ddb.delete_item(TableName=table, Key={k: item[k] for k in (("pk", "sk") if "sk" in item else ("id",))})
+    artifacts_first = sorted(payloads, key=lambda p: p["event"] not in HANDLERS)  # files before the joins
+    deliver(artifacts_first)
+    again = folder(moto_stack)
+    for name in ("transcript/transcript.json", "participants.json", "chat/chat.json", "session.json"):
+        if name == "session.json":
+            strip = lambda d: {k: v for k, v in json.loads(d).items() if k != "artifacts"}  # noqa: E731 - archived_at differs
+            assert strip(again[name]) == strip(reference[name])
+        else:
+            assert again[name] == reference[name], name
+
+
+def test_plain_text_summary_is_kept_as_txt(moto_stack: MotoStack, standin: Any) -> None:
+    running, _ = standin
+    running.host_file("summary.md", b"The team agreed to ship on Friday.\nChen updates the FAQ.\n", "text/plain")
+    payload = next(p for p in webhooks(running) if p["event"] == "meeting.summary")
+    assert deliver([payload]) == [{"batchItemFailures": []}]
+    assert folder(moto_stack)["summary/summary.txt"].startswith(b"The team agreed")
