@@ -1,0 +1,26 @@
+"""The custom EventBridge bus every verified webhook lands on, with an archive for replay."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from constructs import Construct
+
+from shared.envelope import EVENT_SOURCE
+
+ARCHIVE_RETENTION_DAYS = 30
+
+
+class WebhookEventBus(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, archive_retention_days: int = ARCHIVE_RETENTION_DAYS
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(self, "Bus", description="meeting-vault: verified RealtimeKit webhooks")
+        # Replay a time window after fixing a consumer: `aws events start-replay ...`.
+        self.archive = self.bus.archive(
+            "Archive",
+            description="every verified RealtimeKit webhook, for replay",
+            event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
+            retention=Duration.days(archive_retention_days),
+        )

@@ -1,0 +1,137 @@
+"""The public webhook endpoint: REST API ``POST /webhooks/realtimekit`` -> ingest function.
+
+API Gateway passes every body as binary (``binaryMediaTypes: */*``), so the function gets the exact
+bytes base64-encoded: the RSA signature is over the raw bytes, and a text round-trip could change
+them (charset, line endings)."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.lambda_defaults import LOG_RETENTION, FunctionSpec, LambdaPackaging, python_function
+from infra.nag import acknowledge
+from shared.routing import INGEST_HANDLER, INGEST_MEMORY_MB, INGEST_TIMEOUT_SECONDS
+
+WEBHOOK_PATH = ("webhooks", "realtimekit")
+STAGE_NAME = "v1"
+
+
+class IngestApi(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bus: events.IEventBus,
+        packaging: LambdaPackaging,
+        public_key_url: str,
+        max_body_bytes: int,
+        throttle_rate_limit: float,
+        throttle_burst_limit: int,
+        log_level: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function: lambda_.Function = python_function(
+            self,
+            "Function",
+            spec=FunctionSpec(
+                name="ingest",
+                handler=INGEST_HANDLER,
+                timeout_seconds=INGEST_TIMEOUT_SECONDS,
+                memory_mb=INGEST_MEMORY_MB,
+                description="meeting-vault ingest: verify the RealtimeKit signature, PutEvents, 202",
+                environment={
+                    "EVENT_BUS_NAME": bus.event_bus_name,
+                    "WEBHOOK_PUBLIC_KEY_URL": public_key_url,
+                    "MAX_BODY_BYTES": str(max_body_bytes),
+                },
+            ),
+            packaging=packaging,
+            log_level=log_level,
+        )
+
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
+        )
+        self.api = apigateway.RestApi(
+            self,
+            "Api",
+            description="meeting-vault: RealtimeKit webhook receiver",
+            endpoint_types=[apigateway.EndpointType.REGIONAL],
+            binary_media_types=["*/*"],
+            # The account-level role API Gateway needs to write any logs; CDK creates it once.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            deploy_options=apigateway.StageOptions(
+                stage_name=STAGE_NAME,
+                throttling_rate_limit=throttle_rate_limit,
+                throttling_burst_limit=throttle_burst_limit,
+                tracing_enabled=True,
+                logging_level=apigateway.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # would log webhook bodies (participant names, URLs)
+                metrics_enabled=True,
+                access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+            ),
+        )
+        resource = self.api.root
+        for part in WEBHOOK_PATH:
+            resource = resource.add_resource(part)
+        self.webhook_method = resource.add_method(
+            "POST",
+            apigateway.LambdaIntegration(self.function, proxy=True),
+            authorization_type=apigateway.AuthorizationType.NONE,
+        )
+        acknowledge(
+            self.webhook_method,
+            "APIG4",
+            "RealtimeKit signs the body with RSA and sends no credentials; the ingest function "
+            "verifies the signature; API Gateway authorizers cannot see the body.",
+        )
+        acknowledge(
+            self.webhook_method,
+            "COG4",
+            "The caller is RealtimeKit, not a Cognito user; requests are authenticated by the body "
+            "signature the ingest function verifies.",
+        )
+        acknowledge(
+            self.api,
+            "APIG2",
+            "The body must reach the function byte for byte to verify its signature, and a signed "
+            "body that fails a schema must still be archived (answered 202), so request validation "
+            "would drop data the contract keeps.",
+        )
+        acknowledge(
+            self.api.deployment_stage,
+            "APIG3",
+            "No WAF by default: the stage is throttled and only correctly signed bodies are "
+            "accepted; attach a web ACL to the stage if your policy requires one.",
+        )
+        acknowledge(
+            self.api,
+            "IAM4",
+            "AmazonAPIGatewayPushToCloudWatchLogs is the AWS policy for API Gateway's account-level "
+            "logging role; it only allows writing logs.",
+            findings=[
+                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+            ],
+        )
+
+    @property
+    def webhook_url(self) -> str:
+        return self.api.url_for_path("/" + "/".join(WEBHOOK_PATH))

@@ -1,0 +1,140 @@
+"""Deploy-time settings: CDK context keys, validated once, in one place.
+
+Pass them with ``cdk deploy -c key=value`` or in ``cdk.json`` under ``"context"``. Values given
+with ``-c`` arrive as strings; numbers, lists and maps are parsed from them. ``docs/deploy.md``
+describes every key."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from shared.config import MAX_BODY_BYTES_LIMIT
+from shared.url_policy import DEFAULT_ALLOWED_HOSTS
+
+DEFAULT_PUBLIC_KEY_URL = "https://api.realtime.cloudflare.com/.well-known/webhooks.json"
+# The consumers' own default (one list for cloud and local mode); the stack always sets it.
+DEFAULT_DOWNLOAD_HOSTS = DEFAULT_ALLOWED_HOSTS
+_MAX_RETENTION_DAYS = 36500
+_LOG_LEVELS = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+
+CONTEXT_KEYS = (
+    "stackName",
+    "realtimekitAccountId",
+    "realtimekitAppId",
+    "apiTokenSecretName",
+    "apiTokenSecretArn",
+    "webhookPublicKeyUrl",
+    "maxBodyBytes",
+    "downloadHostAllowlist",
+    "summaryMode",
+    "alarmEmail",
+    "retentionDays",
+    "noncurrentVersionRetentionDays",
+    "archiveEncryption",
+    "throttleRateLimit",
+    "throttleBurstLimit",
+    "logLevel",
+)
+
+
+class ContextError(ValueError):
+    """A context key is missing or invalid; the message names the key and the fix."""
+
+
+class DeploySettings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
+
+    stack_name: str = Field(
+        default="MeetingVault", alias="stackName", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$"
+    )
+    realtimekit_account_id: str = Field(alias="realtimekitAccountId", min_length=1)
+    realtimekit_app_id: str = Field(alias="realtimekitAppId", min_length=1)
+    api_token_secret_name: str | None = Field(default=None, alias="apiTokenSecretName", min_length=1)
+    api_token_secret_arn: str | None = Field(
+        default=None, alias="apiTokenSecretArn", pattern=r"^arn:aws[a-z-]*:secretsmanager:"
+    )
+    webhook_public_key_url: str = Field(
+        default=DEFAULT_PUBLIC_KEY_URL, alias="webhookPublicKeyUrl", pattern=r"^https://"
+    )
+    max_body_bytes: int = Field(default=64 * 1024, alias="maxBodyBytes", ge=1024, le=MAX_BODY_BYTES_LIMIT)
+    download_host_allowlist: tuple[str, ...] = Field(
+        default=DEFAULT_DOWNLOAD_HOSTS, alias="downloadHostAllowlist", min_length=1
+    )
+    summary_mode: Literal["realtimekit", "bedrock", "off"] = Field(default="realtimekit", alias="summaryMode")
+    alarm_email: str | None = Field(default=None, alias="alarmEmail", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    # S3 key prefix -> days until current objects expire. Everything lives under "meetings/".
+    retention_days: dict[str, int] = Field(default_factory=dict, alias="retentionDays")
+    noncurrent_version_retention_days: int = Field(
+        default=90, alias="noncurrentVersionRetentionDays", ge=1, le=_MAX_RETENTION_DAYS
+    )
+    archive_encryption: Literal["s3", "kms"] = Field(default="s3", alias="archiveEncryption")
+    throttle_rate_limit: float = Field(default=50, alias="throttleRateLimit", gt=0)
+    throttle_burst_limit: int = Field(default=100, alias="throttleBurstLimit", ge=1)
+    log_level: _LOG_LEVELS = Field(default="INFO", alias="logLevel")
+
+    @field_validator("download_host_allowlist", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(host.strip().lower() for host in value.split(",") if host.strip())
+        return value
+
+    @field_validator("download_host_allowlist")
+    @classmethod
+    def _hosts_look_like_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        for host in hosts:
+            bare = host.removeprefix("*.")
+            if not bare or "/" in bare or ":" in bare or "*" in bare:
+                raise ValueError(f"{host!r} is not a host name or '*.domain' pattern")
+        return hosts
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _parse_json_map(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("retention_days")
+    @classmethod
+    def _positive_days(cls, value: dict[str, int]) -> dict[str, int]:
+        for prefix, days in value.items():
+            if not prefix or prefix.startswith("/"):
+                raise ValueError(f"prefix {prefix!r} must be a non-empty S3 key prefix like 'meetings/'")
+            if not 1 <= days <= _MAX_RETENTION_DAYS:
+                raise ValueError(f"days for {prefix!r} must be between 1 and {_MAX_RETENTION_DAYS}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_secret_reference(self) -> DeploySettings:
+        if self.api_token_secret_name and self.api_token_secret_arn:
+            raise ValueError("give apiTokenSecretName or apiTokenSecretArn, not both")
+        if self.throttle_burst_limit < self.throttle_rate_limit:
+            raise ValueError("throttleBurstLimit must be >= throttleRateLimit")
+        return self
+
+    @property
+    def creates_placeholder_secret(self) -> bool:
+        return not (self.api_token_secret_name or self.api_token_secret_arn)
+
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> DeploySettings:
+        """``get`` is ``app.node.try_get_context``; unknown keys are ignored (CDK adds its own)."""
+        values = {key: value for key in CONTEXT_KEYS if (value := get(key)) not in (None, "")}
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> DeploySettings:
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as exc:
+            problems = "\n".join(
+                f"  - {'.'.join(str(part) for part in err['loc']) or 'context'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ContextError(
+                "invalid CDK context (pass -c key=value or set it in cdk.json; see docs/deploy.md):\n"
+                + problems
+            ) from None

@@ -1,0 +1,219 @@
+"""The meeting-vault stack: composes the constructs and wires the grants between them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aws_cdk import AssetHashType, CfnOutput, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from infra.event_bus import WebhookEventBus
+from infra.ingest_api import IngestApi
+from infra.lambda_assets import LambdaAssetDirs
+from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
+from infra.monitoring import Monitoring
+from infra.nag import acknowledge
+from infra.settings import DeploySettings
+from infra.storage import ArchiveStorage
+from infra.workers import Workers
+from shared.routing import ROUTES, SESSIONS
+
+_COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+class MeetingVaultStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploySettings,
+        assets: LambdaAssetDirs,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.settings = settings
+
+        layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            description="meeting-vault runtime dependencies (uv.lock, manylinux wheels)",
+            code=lambda_.Code.from_asset(
+                str(assets.layer), asset_hash_type=AssetHashType.CUSTOM, asset_hash=assets.layer_hash
+            ),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+        )
+        packaging = LambdaPackaging(code=lambda_.Code.from_asset(str(assets.code)), layer=layer)
+
+        self.storage = ArchiveStorage(
+            self,
+            "Storage",
+            use_kms=settings.archive_encryption == "kms",
+            retention_days=settings.retention_days,
+            noncurrent_version_retention_days=settings.noncurrent_version_retention_days,
+        )
+        self.events = WebhookEventBus(self, "Events")
+        self.api_token_secret = self._api_token_secret()
+
+        self.ingest = IngestApi(
+            self,
+            "Ingest",
+            bus=self.events.bus,
+            packaging=packaging,
+            public_key_url=settings.webhook_public_key_url,
+            max_body_bytes=settings.max_body_bytes,
+            throttle_rate_limit=settings.throttle_rate_limit,
+            throttle_burst_limit=settings.throttle_burst_limit,
+            log_level=settings.log_level,
+        )
+        self.workers = Workers(
+            self,
+            "Workers",
+            routes=ROUTES,
+            bus=self.events.bus,
+            packaging=packaging,
+            environment_of={route.name: self._consumer_environment(route.name) for route in ROUTES},
+            log_level=settings.log_level,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            consumers=self.workers.consumers.values(),
+            ingest_function=self.ingest.function,
+            api=self.ingest.api,
+            alarm_email=settings.alarm_email,
+        )
+
+        self._grant()
+        self._acknowledge_function_role_findings()
+        self._outputs()
+
+    def _api_token_secret(self) -> secretsmanager.ISecret:
+        settings = self.settings
+        if settings.api_token_secret_arn:
+            arn = settings.api_token_secret_arn
+            if _COMPLETE_SECRET_ARN.search(arn):
+                return secretsmanager.Secret.from_secret_complete_arn(self, "ApiToken", arn)
+            return secretsmanager.Secret.from_secret_partial_arn(self, "ApiToken", arn)
+        if settings.api_token_secret_name:
+            return secretsmanager.Secret.from_secret_name_v2(self, "ApiToken", settings.api_token_secret_name)
+        secret = secretsmanager.Secret(
+            self,
+            "ApiToken",
+            description="meeting-vault: Cloudflare API token for RealtimeKit (replace the generated "
+            "placeholder with `aws secretsmanager put-secret-value`)",
+        )
+        acknowledge(
+            secret,
+            "SMG4",
+            "The value is a Cloudflare API token issued in the Cloudflare dashboard; AWS cannot "
+            "rotate it. Rotate it in Cloudflare and put the new value here.",
+        )
+        return secret
+
+    def _consumer_environment(self, route_name: str) -> dict[str, str]:
+        storage, settings = self.storage, self.settings
+        environment = {
+            "ARCHIVE_BUCKET": storage.archive_bucket.bucket_name,
+            "SESSIONS_TABLE": storage.sessions_table.table_name,
+        }
+        if route_name == SESSIONS.name:
+            return environment
+        return {
+            **environment,
+            "IDEMPOTENCY_TABLE": storage.idempotency_table.table_name,
+            "REALTIMEKIT_ACCOUNT_ID": settings.realtimekit_account_id,
+            "REALTIMEKIT_APP_ID": settings.realtimekit_app_id,
+            "REALTIMEKIT_API_TOKEN_SECRET_ARN": self.api_token_secret.secret_arn,
+            "DOWNLOAD_HOST_ALLOWLIST": ",".join(settings.download_host_allowlist),
+            "SUMMARY_MODE": settings.summary_mode,
+        }
+
+    def _grant(self) -> None:
+        storage = self.storage
+        # The ingest function only publishes: no S3, no tables, no secret.
+        self.events.bus.grant_put_events_to(self.ingest.function)
+        for name, consumer in self.workers.consumers.items():
+            function = consumer.function
+            # Archive writes are puts of deterministic keys; nothing of ours deletes objects.
+            storage.archive_bucket.grant_read(function)
+            storage.archive_bucket.grant_put(function)
+            storage.sessions_table.grant_read_write_data(function)
+            if name == SESSIONS.name:
+                continue
+            storage.idempotency_table.grant_read_write_data(function)
+            self.api_token_secret.grant_read(function)
+
+    def _acknowledge_function_role_findings(self) -> None:
+        functions = [self.ingest.function, *(c.function for c in self.workers.consumers.values())]
+        bucket_arn = self.resolve(self.storage.archive_bucket.bucket_arn)
+        bucket_logical_id = bucket_arn["Fn::GetAtt"][0]
+        for function in functions:
+            role = function.role
+            assert role is not None
+            acknowledge(
+                role,
+                "IAM4",
+                "AWSLambdaBasicExecutionRole only allows writing the function's own CloudWatch "
+                "logs; the log group is created by the stack with a retention.",
+                findings=[
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+                ],
+            )
+            acknowledge(
+                role,
+                "IAM5",
+                "X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions.",
+                findings=["Resource::*"],
+            )
+            if function is self.ingest.function:
+                continue
+            acknowledge(
+                role,
+                "IAM5",
+                "Archive objects are keyed per meeting and session, unknown in advance, so object "
+                "grants cover the archive bucket's keys; the action wildcards are CDK's grant_read/"
+                "grant_put sets on that one bucket (Get*/List* to read manifests, Abort* to clean up "
+                "failed multipart uploads).",
+                findings=[
+                    f"Resource::<{bucket_logical_id}.Arn>/*",
+                    "Action::s3:GetObject*",
+                    "Action::s3:GetBucket*",
+                    "Action::s3:List*",
+                    "Action::s3:Abort*",
+                ],
+            )
+            if self.storage.archive_key is not None:
+                acknowledge(
+                    role,
+                    "IAM5",
+                    "CDK's bucket grants add these KMS action families (GenerateDataKey*, ReEncrypt*) "
+                    "on the archive bucket's own key only, which SSE-KMS uploads need.",
+                    findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+                )
+
+    def _outputs(self) -> None:
+        storage = self.storage
+        outputs: dict[str, tuple[str, str]] = {
+            "WebhookUrl": (self.ingest.webhook_url, "Give this URL to RealtimeKit (POST /webhooks)"),
+            "ArchiveBucketName": (storage.archive_bucket.bucket_name, "The archive"),
+            "AccessLogBucketName": (storage.access_log_bucket.bucket_name, "S3 server access logs"),
+            "SessionsTableName": (storage.sessions_table.table_name, "Session records"),
+            "IdempotencyTableName": (storage.idempotency_table.table_name, "Powertools idempotency"),
+            "EventBusName": (self.events.bus.event_bus_name, "Verified webhooks; add your own rules"),
+            "EventArchiveName": (self.events.archive.archive_name, "Replay source"),
+            "ApiTokenSecretArn": (self.api_token_secret.secret_arn, "Cloudflare API token secret"),
+            "AlarmTopicArn": (self.monitoring.topic.topic_arn, "Subscribe to receive alarms"),
+        }
+        for name, consumer in self.workers.consumers.items():
+            label = name.capitalize()
+            outputs[f"{label}QueueUrl"] = (consumer.queue.queue_url, f"{name} consumer queue")
+            outputs[f"{label}DeadLetterQueueUrl"] = (consumer.dead_letter_queue.queue_url, f"{name} DLQ")
+            outputs[f"{label}FunctionName"] = (consumer.function.function_name, f"{name} consumer")
+        outputs["IngestFunctionName"] = (self.ingest.function.function_name, "ingest function")
+        for output_id, (value, description) in outputs.items():
+            CfnOutput(self, output_id, value=value, description=description)
