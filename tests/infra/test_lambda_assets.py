@@ -138,7 +138,7 @@ def test_handler_imports_from_the_assets_alone(assets: HostAssets, module: str, 
         "POWERTOOLS_METRICS_NAMESPACE": "AssetTest",
     }
     result = subprocess.run(
-        [sys.executable, "-S", "-E", "-c", IMPORT_PROBE, module, str(code), str(layer), str(provided)],
+        [sys.executable, "-S", "-E", "-B", "-c", IMPORT_PROBE, module, str(code), str(layer), str(provided)],
         cwd=tmp_path,  # an empty directory: the repo's own packages are not importable from here
         env=env,
         capture_output=True,
