@@ -43,7 +43,9 @@ FUTURE = (datetime.now(UTC) + timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%S.000
 
 
 @pytest.fixture
-def standin(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RealtimeKitStandin, StandinRestState]]:
+def standin(
+    moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[RealtimeKitStandin, StandinRestState]]:
     with RealtimeKitStandin(WebhookSigner.generate()) as running:
         urls = {name: running.host_file(name, data, ctype) for name, (data, ctype) in MEETING.files().items()}
         state = install_sample_meeting(running, MEETING, urls, api_token="test-token")
@@ -73,7 +75,9 @@ def webhooks(standin: RealtimeKitStandin) -> list[dict[str, Any]]:
 
 def detail_of(payload: dict[str, Any]) -> WebhookDetail:
     body = json.dumps(payload).encode()
-    return build_detail(body, received_at=datetime.now(UTC), delivery_id="d", webhook_id="w", signature_header="rtk-signature")
+    return build_detail(
+        body, received_at=datetime.now(UTC), delivery_id="d", webhook_id="w", signature_header="rtk-signature"
+    )
 
 
 def deliver(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -84,12 +88,18 @@ def deliver(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
         runtime.session_recorder().record_event(detail)
         handler = HANDLERS.get(str(payload["event"]))
         if handler is not None:
-            results.append(invoke(handler, {"Records": [bus_record(detail)]}, function_name="artifacts", timeout_seconds=120))
+            results.append(
+                invoke(
+                    handler, {"Records": [bus_record(detail)]}, function_name="artifacts", timeout_seconds=120
+                )
+            )
     return results
 
 
 def folder(stack: MotoStack) -> dict[str, bytes]:
-    return {key.removeprefix(PREFIX): data for key, data in stack.objects(PREFIX).items() if "/events/" not in key}
+    return {
+        key.removeprefix(PREFIX): data for key, data in stack.objects(PREFIX).items() if "/events/" not in key
+    }
 
 
 def test_whole_session_lands_in_open_formats(moto_stack: MotoStack, standin: Any) -> None:
@@ -106,7 +116,9 @@ def test_whole_session_lands_in_open_formats(moto_stack: MotoStack, standin: Any
     ParticipantEventsDocument.validate_json(files["participant_events.json"])
     assert len(transcript) == 7
     ids = {p.name: p.id for p in participants}
-    assert [ids[e.participant.name] for e in transcript if e.participant.name] == [e.participant.id for e in transcript]
+    assert [ids[e.participant.name] for e in transcript if e.participant.name] == [
+        e.participant.id for e in transcript
+    ]
     first = transcript[0].words[0]
     assert (first.text, first.start_timestamp.relative) == ("Good morning everyone, let's get started.", 1.2)
     assert first.start_timestamp.absolute == "2026-06-03T10:00:01.200000Z"
@@ -116,19 +128,28 @@ def test_whole_session_lands_in_open_formats(moto_stack: MotoStack, standin: Any
     assert captions[1].text.startswith("José Müller: Morning!")
     subtitles = list(srt.parse(files["transcript/transcript.srt"].decode()))
     assert subtitles[2].content == 'Chen "CJ" Jie: Quick note: the "beta" flag ships Friday, not Thursday.'
-    assert files["transcript/transcript.txt"].decode().splitlines()[0] == "[00:00:01] Alice Ng: Good morning everyone, let's get started."
+    assert (
+        files["transcript/transcript.txt"].decode().splitlines()[0]
+        == "[00:00:01] Alice Ng: Good morning everyone, let's get started."
+    )
 
     chat = json.loads(files["chat/chat.json"])
     assert [m["id"] for m in chat] == ["msg-1", "msg-2", "msg-3"]
 
     manifest = json.loads(files["session.json"])
     states = {a["name"]: a["state"] for a in manifest["artifacts"]}
-    assert states == {"transcript/source": "archived", "chat/source": "archived", "summary/summary": "archived"}
+    assert states == {
+        "transcript/source": "archived",
+        "chat/source": "archived",
+        "summary/summary": "archived",
+    }
     derived = {f["path"] for f in manifest["derivedFiles"]}
     assert {"transcript/transcript.vtt", "chat/chat.json", "participants.json"} <= derived
 
 
-def test_zero_byte_transcript_is_a_failed_artifact_not_an_archive(moto_stack: MotoStack, standin: Any) -> None:
+def test_zero_byte_transcript_is_a_failed_artifact_not_an_archive(
+    moto_stack: MotoStack, standin: Any
+) -> None:
     running, _ = standin
     running.host_file("transcript.csv", b"", "text/csv")
     payloads = [p for p in webhooks(running) if p["event"] in ("meeting.started", "meeting.transcript")]
@@ -143,7 +164,9 @@ def test_zero_byte_transcript_is_a_failed_artifact_not_an_archive(moto_stack: Mo
 
 def test_format_is_detected_by_content_not_url_suffix(moto_stack: MotoStack, standin: Any) -> None:
     running, _ = standin
-    running.host_file("transcript.csv", (FIXTURES / "transcripts" / "realtimekit.json").read_bytes(), "text/csv")
+    running.host_file(
+        "transcript.csv", (FIXTURES / "transcripts" / "realtimekit.json").read_bytes(), "text/csv"
+    )
     payloads = [p for p in webhooks(running) if p["event"] == "meeting.transcript"]
     deliver(payloads)
     files = folder(moto_stack)
@@ -152,16 +175,23 @@ def test_format_is_detected_by_content_not_url_suffix(moto_stack: MotoStack, sta
     assert TranscriptDocument.validate_json(files["transcript/transcript.json"])
 
 
-def test_expired_transcript_url_is_refreshed_through_the_rest_api(moto_stack: MotoStack, standin: Any) -> None:
+def test_expired_transcript_url_is_refreshed_through_the_rest_api(
+    moto_stack: MotoStack, standin: Any
+) -> None:
     running, _ = standin
     payload = next(p for p in webhooks(running) if p["event"] == "meeting.transcript")
     payload["transcriptDownloadUrlExpiry"] = "2026-06-10T10:30:00.000Z"  # in the past
     assert deliver([payload]) == [{"batchItemFailures": []}]
-    assert ("GET", f"/client/v4/accounts/local-account/realtime/kit/local-app/sessions/{MEETING.session_id}/transcript") in running.log.requests
+    assert (
+        "GET",
+        f"/client/v4/accounts/local-account/realtime/kit/local-app/sessions/{MEETING.session_id}/transcript",
+    ) in running.log.requests
     assert folder(moto_stack)["transcript/source.csv"] == MEETING.transcript_csv()
 
 
-def test_transcript_gone_from_realtimekit_is_recorded_and_dead_lettered(moto_stack: MotoStack, standin: Any) -> None:
+def test_transcript_gone_from_realtimekit_is_recorded_and_dead_lettered(
+    moto_stack: MotoStack, standin: Any
+) -> None:
     running, state = standin
     running.files["transcript.csv"].available = False
     state.sessions.clear()
@@ -181,7 +211,9 @@ def test_late_join_rewrites_transcript_participant_ids(moto_stack: MotoStack, st
     ddb = moto_stack.client("dynamodb")
     for table in (moto_stack.names.sessions_table, moto_stack.names.idempotency_table):
         for item in ddb.scan(TableName=table)["Items"]:
-            ddb.delete_item(TableName=table, Key={k: item[k] for k in (("pk", "sk") if "sk" in item else ("id",))})
+            ddb.delete_item(
+                TableName=table, Key={k: item[k] for k in (("pk", "sk") if "sk" in item else ("id",))}
+            )
     artifacts_first = sorted(payloads, key=lambda p: p["event"] not in HANDLERS)  # files before the joins
     deliver(artifacts_first)
     again = folder(moto_stack)
@@ -195,7 +227,9 @@ def test_late_join_rewrites_transcript_participant_ids(moto_stack: MotoStack, st
 
 def test_plain_text_summary_is_kept_as_txt(moto_stack: MotoStack, standin: Any) -> None:
     running, _ = standin
-    running.host_file("summary.md", b"The team agreed to ship on Friday.\nChen updates the FAQ.\n", "text/plain")
+    running.host_file(
+        "summary.md", b"The team agreed to ship on Friday.\nChen updates the FAQ.\n", "text/plain"
+    )
     payload = next(p for p in webhooks(running) if p["event"] == "meeting.summary")
     assert deliver([payload]) == [{"batchItemFailures": []}]
     assert folder(moto_stack)["summary/summary.txt"].startswith(b"The team agreed")
