@@ -6,8 +6,9 @@ RealtimeKit's URLs are signed and die (7 days, or sooner). A webhook may also ar
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -64,6 +65,18 @@ class ArtifactFetcher:
         self._config = config or TransferConfig()
         self._clock = clock
         self.refreshes = 0
+        self._deadline: float | None = None
+
+    def finish_by(self, seconds_left: float, *, margin: float = 30.0) -> None:
+        """Give every transfer of this invocation a budget that ends ``margin`` seconds before the
+        Lambda would be killed, so a transfer that cannot finish still aborts its multipart upload
+        (and the message is retried) instead of dying mid-way."""
+        self._deadline = time.monotonic() + max(1.0, seconds_left - margin)
+
+    def _transfer_config(self) -> TransferConfig:
+        if self._deadline is None:
+            return self._config
+        return replace(self._config, time_budget=max(1.0, self._deadline - time.monotonic()))
 
     def _refreshed(self, refresh: Refresh) -> Link:
         self.refreshes += 1
@@ -96,7 +109,7 @@ class ArtifactFetcher:
             link,
             refresh,
             lambda url: transfer_to_s3(
-                request_for(url), s3_client=self._s3, policy=self._policy, config=self._config
+                request_for(url), s3_client=self._s3, policy=self._policy, config=self._transfer_config()
             ),
         )
 
@@ -105,5 +118,7 @@ class ArtifactFetcher:
         return self._with_fresh_url(
             link,
             refresh,
-            lambda url: download_bytes(url, policy=self._policy, config=self._config, accept=accept),
+            lambda url: download_bytes(
+                url, policy=self._policy, config=self._transfer_config(), accept=accept
+            ),
         )

@@ -59,6 +59,7 @@ def record_handler(record: WebhookQueueRecord) -> None:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.archive_recording_once().register(context)
+    runtime.artifact_fetcher().finish_by(context.get_remaining_time_in_millis() / 1000)
     return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
         event=event, record_handler=record_handler, processor=processor, context=context
     )
