@@ -11,6 +11,9 @@ import pytest
 from moto import mock_aws
 
 from cli.local_stack import LocalNames, ProvisionedResources, provision_resources
+from cli.sample_meeting import SampleMeeting
+from cli.standin import RealtimeKitStandin
+from cli.standin_rest import StandinRestState, install_sample_meeting
 from cli.webhook_signing import WebhookSigner
 from shared import runtime
 
@@ -21,7 +24,7 @@ class MotoStack:
     resources: ProvisionedResources
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name="us-east-1")
+        return boto3.client(service, region_name="us-east-1")  # type: ignore[call-overload]
 
     def objects(self, prefix: str = "") -> dict[str, bytes]:
         s3 = self.client("s3")
@@ -43,7 +46,7 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch, signer: WebhookSi
     names = LocalNames()
     with mock_aws():
         resources = provision_resources(
-            lambda service: boto3.client(service, region_name="us-east-1"), names, api_token="test-token"
+            lambda service: boto3.client(service, region_name="us-east-1"), names, api_token="test-token"  # type: ignore[call-overload]
         )
         for name, value in {
             "EVENT_BUS_NAME": names.bus,
@@ -60,3 +63,25 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch, signer: WebhookSi
         runtime.reset()
         yield MotoStack(names=names, resources=resources)
         runtime.reset()
+
+
+def serve_meeting(
+    stack: MotoStack, monkeypatch: pytest.MonkeyPatch, meeting: SampleMeeting
+) -> Iterator[tuple[RealtimeKitStandin, StandinRestState]]:
+    """The RealtimeKit stand-in hosting ``meeting``'s files and REST answers, and the consumers'
+    settings pointing at it (downloads from loopback allowed, as in local mode)."""
+    with RealtimeKitStandin(WebhookSigner.generate()) as running:
+        urls = {name: running.host_file(name, data, ctype) for name, (data, ctype) in meeting.files().items()}
+        state = install_sample_meeting(running, meeting, urls, api_token="test-token")
+        for name, value in {
+            "DOWNLOAD_HOST_ALLOWLIST": "127.0.0.1",
+            "DOWNLOAD_ALLOW_LOOPBACK": "true",
+            "REALTIMEKIT_ACCOUNT_ID": "local-account",
+            "REALTIMEKIT_APP_ID": "local-app",
+            "REALTIMEKIT_API_TOKEN_SECRET_ARN": stack.names.api_token_secret,
+            "REALTIMEKIT_API_BASE_URL": running.api_base_url,
+            "REALTIMEKIT_MAX_RETRIES": "0",
+        }.items():
+            monkeypatch.setenv(name, value)
+        runtime.reset()
+        yield running, state

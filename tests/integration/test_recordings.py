@@ -13,12 +13,10 @@ import pytest
 from cli.lambda_runtime import invoke, load_handler
 from cli.sample_meeting import SampleMeeting
 from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRestState, install_sample_meeting
-from cli.webhook_signing import WebhookSigner
-from shared import runtime
+from cli.standin_rest import StandinRestState
 from shared.envelope import build_detail
 from shared.keys import session_prefix
-from tests.integration.conftest import MotoStack
+from tests.integration.conftest import MotoStack, serve_meeting
 from tests.support.webhooks import bus_record
 
 recordings = load_handler("functions.recordings.handler.handler")
@@ -31,21 +29,7 @@ FOLDER = f"{session_prefix(MEETING.meeting_id, MEETING.session_id)}recordings/{M
 def standin(
     moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[RealtimeKitStandin, StandinRestState]]:
-    with RealtimeKitStandin(WebhookSigner.generate()) as running:
-        urls = {name: running.host_file(name, data, ctype) for name, (data, ctype) in FILES.items()}
-        state = install_sample_meeting(running, MEETING, urls, api_token="test-token")
-        for name, value in {
-            "DOWNLOAD_HOST_ALLOWLIST": "127.0.0.1",
-            "DOWNLOAD_ALLOW_LOOPBACK": "true",
-            "REALTIMEKIT_ACCOUNT_ID": "local-account",
-            "REALTIMEKIT_APP_ID": "local-app",
-            "REALTIMEKIT_API_TOKEN_SECRET_ARN": moto_stack.names.api_token_secret,
-            "REALTIMEKIT_API_BASE_URL": running.api_base_url,
-            "REALTIMEKIT_MAX_RETRIES": "0",
-        }.items():
-            monkeypatch.setenv(name, value)
-        runtime.reset()
-        yield running, state
+    yield from serve_meeting(moto_stack, monkeypatch, MEETING)
 
 
 def uploaded(standin: RealtimeKitStandin, **overrides: Any) -> Any:

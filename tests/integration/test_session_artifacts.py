@@ -17,8 +17,7 @@ import webvtt
 from cli.lambda_runtime import invoke, load_handler
 from cli.sample_meeting import SampleMeeting
 from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRestState, install_sample_meeting
-from cli.webhook_signing import WebhookSigner
+from cli.standin_rest import StandinRestState
 from shared import runtime
 from shared.envelope import WebhookDetail, build_detail
 from shared.keys import session_prefix
@@ -28,7 +27,7 @@ from shared.normalize.seed_models import (
     SpeakerTimelineDocument,
     TranscriptDocument,
 )
-from tests.integration.conftest import MotoStack
+from tests.integration.conftest import MotoStack, serve_meeting
 from tests.support.webhooks import bus_record
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -46,21 +45,7 @@ FUTURE = (datetime.now(UTC) + timedelta(days=6)).strftime("%Y-%m-%dT%H:%M:%S.000
 def standin(
     moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[RealtimeKitStandin, StandinRestState]]:
-    with RealtimeKitStandin(WebhookSigner.generate()) as running:
-        urls = {name: running.host_file(name, data, ctype) for name, (data, ctype) in MEETING.files().items()}
-        state = install_sample_meeting(running, MEETING, urls, api_token="test-token")
-        for name, value in {
-            "DOWNLOAD_HOST_ALLOWLIST": "127.0.0.1",
-            "DOWNLOAD_ALLOW_LOOPBACK": "true",
-            "REALTIMEKIT_ACCOUNT_ID": "local-account",
-            "REALTIMEKIT_APP_ID": "local-app",
-            "REALTIMEKIT_API_TOKEN_SECRET_ARN": moto_stack.names.api_token_secret,
-            "REALTIMEKIT_API_BASE_URL": running.api_base_url,
-            "REALTIMEKIT_MAX_RETRIES": "0",
-        }.items():
-            monkeypatch.setenv(name, value)
-        runtime.reset()
-        yield running, state
+    yield from serve_meeting(moto_stack, monkeypatch, MEETING)
 
 
 def webhooks(standin: RealtimeKitStandin) -> list[dict[str, Any]]:
