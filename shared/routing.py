@@ -42,11 +42,19 @@ def _valid(detail_type: str, **payload: Any) -> dict[str, Any]:
     return {"source": [EVENT_SOURCE], "detail-type": [detail_type], "detail": detail}
 
 
+# ``delivery.signatureHeader`` of the events reconciliation synthesizes (``shared.reconcile``): they
+# go to the artifact consumers like a webhook, but not to the sessions consumer, whose ``events/``
+# archive and session record hold only bodies RealtimeKit sent and signed.
+RECONCILE_SIGNATURE_HEADER = "reconcile"
+
 SESSIONS = ConsumerRoute(
     name="sessions",
     description="every webhook, including unknown and unparsed ones: raw archive and session record",
     handler_module="functions.sessions.handler",
-    event_pattern={"source": [EVENT_SOURCE]},
+    event_pattern={
+        "source": [EVENT_SOURCE],
+        "detail": {"delivery": {"signatureHeader": [{"anything-but": [RECONCILE_SIGNATURE_HEADER]}]}},
+    },
     timeout_seconds=30,
     memory_mb=256,
 )
@@ -89,6 +97,22 @@ CHAT = ConsumerRoute(
 
 ROUTES: tuple[ConsumerRoute, ...] = (SESSIONS, RECORDINGS, TRANSCRIPTS, SUMMARIES, CHAT)
 ROUTES_BY_NAME = {route.name: route for route in ROUTES}
+
+# Not a webhook consumer: meeting.ended reaches its queue with a delivery delay (SQS allows at most
+# 15 minutes), then it asks RealtimeKit's REST API what the session should have and enqueues what
+# the archive lacks (``shared.reconcile``). A schedule invokes the same function as a backstop.
+RECONCILE = ConsumerRoute(
+    name="reconcile",
+    description="meeting.ended, delayed: ask RealtimeKit what the session should have, enqueue what is missing",
+    handler_module="functions.reconcile.handler",
+    event_pattern=_valid("meeting.ended"),
+    timeout_seconds=300,
+    memory_mb=512,
+    batch_size=5,
+)
+RECONCILE_DEFAULT_DELAY_SECONDS = 900
+RECONCILE_MAX_DELAY_SECONDS = 900  # SQS DeliveryDelay limit
+RECONCILE_DEFAULT_SCHEDULE_MINUTES = 60
 
 INGEST_HANDLER = "functions.ingest.handler.handler"
 INGEST_TIMEOUT_SECONDS = 10

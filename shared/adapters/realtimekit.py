@@ -42,6 +42,7 @@ from shared.exceptions import (
 )
 
 if TYPE_CHECKING:
+    import httpx
     from cloudflare._response import APIResponse
 
 _T = TypeVar("_T")
@@ -289,10 +290,15 @@ class RealtimeKitClient:
         base_url: str | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
         timeout_seconds: float = 15.0,
+        http_client: httpx.Client | None = None,
     ) -> RealtimeKitClient:
         return cls(
             build_sdk_client(
-                api_token, base_url=base_url, max_retries=max_retries, timeout_seconds=timeout_seconds
+                api_token,
+                base_url=base_url,
+                max_retries=max_retries,
+                timeout_seconds=timeout_seconds,
+                http_client=http_client,
             ),
             account_id=account_id,
             app_id=app_id,
@@ -511,6 +517,7 @@ def build_sdk_client(
     base_url: str | None = None,
     max_retries: int = DEFAULT_MAX_RETRIES,
     timeout_seconds: float = 15.0,
+    http_client: httpx.Client | None = None,
 ) -> cloudflare.Cloudflare:
     """A ``cloudflare.Cloudflare`` that authenticates with the token only.
 
@@ -522,6 +529,7 @@ def build_sdk_client(
         base_url=base_url or DEFAULT_API_BASE_URL,
         max_retries=max_retries,
         timeout=timeout_seconds,
+        http_client=http_client,  # e.g. the CLI's, whose request hook paces calls to the rate limit
     )
     sdk.api_email = None
     sdk.api_key = None

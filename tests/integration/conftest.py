@@ -46,7 +46,9 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch, signer: WebhookSi
     names = LocalNames()
     with mock_aws():
         resources = provision_resources(
-            lambda service: boto3.client(service, region_name="us-east-1"), names, api_token="test-token"  # type: ignore[call-overload]
+            lambda service: boto3.client(service, region_name="us-east-1"),  # type: ignore[call-overload]
+            names,
+            api_token="test-token",
         )
         for name, value in {
             "EVENT_BUS_NAME": names.bus,
