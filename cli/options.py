@@ -1,0 +1,144 @@
+"""Options shared by the operator commands: which stack, and the RealtimeKit credentials."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import click
+
+from cli.realtimekit_access import RealtimeKitOptions
+from cli.target import DEFAULT_STACK_NAME, ENDPOINT_ENV, Target, resolve_target
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def target_options(command: F) -> F:
+    """``--stack/--region`` (deployed) or ``--local/--endpoint`` (local mode); adds ``target``."""
+    options = [
+        click.option(
+            "--stack",
+            envvar="MEETING_VAULT_STACK",
+            help=f"Deployed stack whose outputs name the resources. [default: {DEFAULT_STACK_NAME}]",
+        ),
+        click.option(
+            "--region", envvar="AWS_REGION", help="AWS region of the stack (default: your AWS config)."
+        ),
+        click.option(
+            "--local", is_flag=True, help="Target local mode (`meeting-vault dev`) instead of a stack."
+        ),
+        click.option(
+            "--endpoint",
+            envvar=ENDPOINT_ENV,
+            metavar="URL",
+            help="AWS endpoint of local mode, as `meeting-vault dev` prints it (implies --local). "
+            "[default: http://127.0.0.1:5000]",
+        ),
+        click.option(
+            "--webhook-url",
+            envvar="MEETING_VAULT_WEBHOOK_URL",
+            metavar="URL",
+            help="Override the webhook URL (default: the stack's WebhookUrl output; local mode: "
+            "http://127.0.0.1:8080/webhooks/realtimekit).",
+        ),
+    ]
+
+    def wrapper(
+        *args: Any,
+        stack: str | None,
+        region: str | None,
+        local: bool,
+        endpoint: str | None,
+        webhook_url: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        # Resolved lazily: --help and option errors need no AWS call.
+        def target() -> Target:
+            return resolve_target(
+                stack=stack, region=region, local=local, endpoint=endpoint, webhook_url=webhook_url
+            )
+
+        return command(*args, target=target, **kwargs)
+
+    functools.update_wrapper(wrapper, command)  # keeps the options declared below this decorator
+    decorated: F = wrapper  # type: ignore[assignment]
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
+def realtimekit_options(command: F) -> F:
+    """RealtimeKit account, app, token, API base URL and rate limit; adds ``rtk``."""
+    options = [
+        click.option(
+            "--account-id",
+            envvar="REALTIMEKIT_ACCOUNT_ID",
+            help="Cloudflare account id (default: the stack's).",
+        ),
+        click.option(
+            "--app-id", envvar="REALTIMEKIT_APP_ID", help="RealtimeKit App id (default: the stack's)."
+        ),
+        click.option(
+            "--api-token",
+            envvar="REALTIMEKIT_API_TOKEN",
+            help="Cloudflare API token with the Realtime permission (default: the stack's secret).",
+        ),
+        click.option(
+            "--api-base-url",
+            envvar="REALTIMEKIT_API_BASE_URL",
+            metavar="URL",
+            help="Cloudflare API base URL. [default: https://api.cloudflare.com/client/v4]",
+        ),
+        click.option(
+            "--rate-limit",
+            envvar="MEETING_VAULT_RATE_LIMIT",
+            default="250/10",
+            show_default=True,
+            metavar="N/SECONDS",
+            help="Most RealtimeKit requests per window (RealtimeKit allows 250 per 10 s).",
+        ),
+    ]
+
+    def wrapper(
+        *args: Any,
+        account_id: str | None,
+        app_id: str | None,
+        api_token: str | None,
+        api_base_url: str | None,
+        rate_limit: str,
+        **kwargs: Any,
+    ) -> Any:
+        rtk = RealtimeKitOptions(
+            account_id=account_id,
+            app_id=app_id,
+            api_token=api_token,
+            api_base_url=api_base_url,
+            rate_limit=rate_limit,
+        )
+        return command(*args, rtk=rtk, **kwargs)
+
+    functools.update_wrapper(wrapper, command)  # keeps the options declared below this decorator
+    decorated: F = wrapper  # type: ignore[assignment]
+    for option in reversed(options):
+        decorated = option(decorated)
+    return decorated
+
+
+class SinceDate(click.ParamType):
+    """``2026-06-01`` or ``2026-06-01T10:00`` (UTC unless an offset is given)."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not a date like 2026-06-01 or 2026-06-01T10:00", param, ctx)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+SINCE = SinceDate()

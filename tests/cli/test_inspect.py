@@ -1,0 +1,100 @@
+"""`meeting-vault sessions`, `show` and `get` over an archived session."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cli.standin import RealtimeKitStandin
+from shared.keys import session_prefix
+from tests.cli.conftest import MEETING, Env, archive_sample_meeting, cli_env
+
+PREFIX = session_prefix(MEETING.meeting_id, MEETING.session_id)
+
+
+@pytest.fixture(scope="module")
+def archived(running_standin: RealtimeKitStandin) -> Iterator[Env]:
+    """One archived sample meeting for the whole module: these commands only read."""
+    with pytest.MonkeyPatch.context() as monkeypatch, cli_env(running_standin, monkeypatch) as made:
+        archive_sample_meeting(made)
+        yield made
+
+
+def test_sessions_lists_title_start_duration_people_and_artifacts(archived: Env) -> None:
+    result = archived.run("sessions")
+    assert result.exit_code == 0, result.output
+    header, row, footer = result.output.splitlines()
+    assert header.split() == [
+        "STARTED", "(UTC)", "DURATION", "TITLE", "MEETING", "SESSION", "PEOPLE", "ARCHIVED", "FAILED",
+    ]  # fmt: skip
+    assert row.split() == [
+        "2026-06-03", "10:00", "30m00s", "Weekly", "sync", "—", "Q3", "planning",
+        MEETING.meeting_id, MEETING.session_id, "3", "recording,audio,transcript,summary,chat", "-",
+    ]  # fmt: skip
+    assert footer == f"1 sessions in s3://{archived.stack.names.bucket}/"
+
+
+def test_sessions_json_and_filters(archived: Env) -> None:
+    [row] = json.loads(archived.run("sessions", "--json").output)
+    assert row == {
+        "meetingId": MEETING.meeting_id,
+        "sessionId": MEETING.session_id,
+        "title": MEETING.title,
+        "startedAt": "2026-06-03T10:00:00Z",
+        "durationSeconds": 1800.0,
+        "state": "ended",
+        "participants": 3,
+        "archived": ["recording", "audio", "transcript", "summary", "chat"],
+        "failed": [],
+    }
+    assert json.loads(archived.run("sessions", "--json", "--since", "2026-06-04").output) == []
+    assert len(json.loads(archived.run("sessions", "--json", "--meeting", MEETING.meeting_id).output)) == 1
+    assert "no archived sessions" in archived.run("sessions", "--meeting", "other-meeting").output
+
+
+def test_show_prints_the_manifest_readably(archived: Env) -> None:
+    result = archived.run("show", MEETING.session_id)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"session   {MEETING.session_id}"
+    assert lines[1] == f'meeting   {MEETING.meeting_id}  "{MEETING.title}"'
+    assert lines[2] == f"folder    s3://{archived.stack.names.bucket}/{PREFIX}"
+    assert "duration  30m00s   state ended" in lines
+    assert "participants (3)" in lines
+    assert any(line.startswith("  1  Alice Ng") for line in lines)
+    assert "artifacts (5 archived, 0 failed)" in lines
+    assert any(line.startswith("  archived  transcript/source  transcript/source.csv") for line in lines)
+    assert any(line.startswith("events (") and "meeting.participantJoined" in line for line in lines)
+
+
+def test_show_json_and_meeting_slash_session(archived: Env) -> None:
+    result = archived.run("show", f"{MEETING.meeting_id}/{MEETING.session_id}", "--json")
+    manifest = json.loads(result.output)
+    stored = archived.stack.objects(PREFIX + "session.json")[PREFIX + "session.json"]
+    assert manifest == json.loads(stored)
+
+
+def test_show_an_unknown_session_is_one_line(archived: Env) -> None:
+    result = archived.run("show", "no-such-session")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: session no-such-session is not in the archive (s3://{archived.stack.names.bucket}/meetings/)\n"
+    )
+
+
+def test_get_downloads_the_whole_session_folder(archived: Env, tmp_path: Path) -> None:
+    out = tmp_path / "download"
+    result = archived.run("get", MEETING.session_id, "--out", str(out))
+    assert result.exit_code == 0, result.output
+    objects = archived.stack.objects(PREFIX)
+    files = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert files == {key.removeprefix(PREFIX): data for key, data in objects.items()}
+    manifest = json.loads(files["session.json"])
+    for artifact in manifest["artifacts"]:
+        data = files[artifact["key"].removeprefix(PREFIX)]
+        assert hashlib.sha256(data).hexdigest() == artifact["sha256"]
+    assert result.output.splitlines()[-1].startswith(f"{len(objects)} files, ")
