@@ -3,8 +3,10 @@ was archived."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from cli.local_stack import LocalSettings, LocalStack
 from cli.sample_meeting import SampleMeeting
@@ -32,15 +34,48 @@ def play_sample_meeting(
 ) -> DemoReport:
     report = DemoReport()
     urls = {name: standin.host_file(name, data, ctype) for name, (data, ctype) in meeting.files().items()}
+    # RealtimeKit makes one summary per session: sent on its own (summarize_on_end) or after the
+    # pipeline's POST /sessions/{id}/summary, whichever comes first; never both.
+    summary_sent: set[str] = set()
+    lock = threading.Lock()
+
+    def send(payload: dict[str, Any], note: str = "") -> None:
+        if payload["event"] == "meeting.summary":
+            with lock:
+                if meeting.session_id in summary_sent:
+                    return
+                summary_sent.add(meeting.session_id)
+        status, _ = standin.send_webhook(stack.webhook_url, payload)
+        with lock:
+            report.deliveries.append((str(payload["event"]), status))
+        echo(f"  {status}  {payload['event']}{note}")
+
+    senders: list[threading.Thread] = []
+
+    def summary_requested(session_id: str) -> None:
+        # Called while the pipeline waits for the POST's answer; like RealtimeKit, answer first and
+        # send the webhook afterwards (local mode runs one handler at a time: sending here would wait
+        # for the consumer that is waiting for us).
+        if session_id == meeting.session_id:
+            note = "  (after the pipeline's POST /sessions/{id}/summary)"
+            sender = threading.Thread(target=send, args=(meeting.summary_webhook(urls), note), daemon=True)
+            senders.append(sender)
+            sender.start()
+
     if rest:
         report.rest = install_sample_meeting(
             standin, meeting, urls, api_token=stack.settings.realtimekit_api_token
         )
+        report.rest.on_summary_requested = summary_requested
     for payload in meeting.webhooks(urls):
-        status, _ = standin.send_webhook(stack.webhook_url, payload)
-        report.deliveries.append((str(payload["event"]), status))
-        echo(f"  {status}  {payload['event']}")
+        send(payload)
+    waited = 0
     depths = stack.wait_idle(timeout=timeout)
+    while any(sender.is_alive() for sender in senders) or len(senders) > waited:
+        waited = len(senders)
+        for sender in list(senders):
+            sender.join(timeout=timeout)
+        depths = stack.wait_idle(timeout=timeout)
     report.dead_letters = {name: d["dlq"] for name, d in depths.items() if d["dlq"]}
     report.archived = stack.list_archive()
     return report
@@ -77,7 +112,8 @@ def render_tree(objects: list[tuple[str, int]]) -> list[str]:
 
 def run_demo(*, echo: Callable[[str], None] = print, log_level: str = "WARNING") -> DemoReport:
     signer = WebhookSigner.generate()
-    meeting = SampleMeeting()
+    # Created without summarize_on_end: the summary is the one the pipeline asks for (summary mode).
+    meeting = SampleMeeting(summarize_on_end=False)
     with RealtimeKitStandin(signer) as standin:
         settings = LocalSettings(
             public_key_url=standin.well_known_url,
@@ -99,6 +135,13 @@ def run_demo(*, echo: Callable[[str], None] = print, log_level: str = "WARNING")
                 echo("transcript/transcript.txt (first lines):")
                 for text in stack.read_object(prefix + "transcript/transcript.txt").decode().splitlines()[:5]:
                     echo(f"  {text}")
+            if report.rest is not None:
+                requests = len(report.rest.summary_requests)
+                echo("")
+                echo(
+                    f"summary: requested from RealtimeKit {requests} time(s) after the transcript was "
+                    "archived (summary mode realtimekit); it arrived as a signed meeting.summary"
+                )
             if report.dead_letters:
                 echo(f"dead-lettered messages: {report.dead_letters}")
             return report

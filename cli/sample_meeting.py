@@ -45,6 +45,9 @@ class SampleMeeting:
     started_at: datetime = field(default_factory=lambda: datetime(2026, 6, 3, 10, 0, 0, tzinfo=UTC))
     recording_bytes: int = 3 * 1024 * 1024 + 12345
     audio_bytes: int = 512 * 1024 + 7
+    # True: the meeting was created with summarize_on_end, so RealtimeKit sends meeting.summary by
+    # itself; False: the summary comes only when the pipeline asks for one (summary mode realtimekit).
+    summarize_on_end: bool = True
     people: tuple[Person, ...] = (
         Person("Alice Ng", "u-alice", "alice@example.com", ("peer-a1",)),
         Person("José Müller", "u-jose", "jose@example.com", ("peer-j1", "peer-j2")),  # rejoins
@@ -197,6 +200,20 @@ class SampleMeeting:
             )
         return {"event": "recording.statusUpdate", "recording": recording, "meeting": self._meeting()}
 
+    def summary_webhook(self, urls: dict[str, str]) -> dict[str, Any]:
+        """``meeting.summary`` (nested form): sent on its own with ``summarize_on_end``, or by the
+        stand-in after the pipeline asked for a summary (``POST /sessions/{id}/summary``)."""
+        return {
+            "event": "meeting.summary",
+            "meeting": {
+                "id": self.meeting_id,
+                "sessionId": self.session_id,
+                "organizedBy": self._meeting()["organizedBy"],
+            },
+            "summaryDownloadUrl": urls["summary.md"],
+            "summaryDownloadUrlExpiry": _iso(self.ended_at + timedelta(days=7)),
+        }
+
     def webhooks(self, urls: dict[str, str]) -> list[dict[str, Any]]:
         alice, jose, chen = self.people
         expiry = _iso(self.ended_at + timedelta(days=7))
@@ -224,16 +241,7 @@ class SampleMeeting:
                 "transcriptDownloadUrl": urls["transcript.csv"],
                 "transcriptDownloadUrlExpiry": expiry,
             },
-            {
-                "event": "meeting.summary",
-                "meeting": {
-                    "id": self.meeting_id,
-                    "sessionId": self.session_id,
-                    "organizedBy": self._meeting()["organizedBy"],
-                },
-                "summaryDownloadUrl": urls["summary.md"],
-                "summaryDownloadUrlExpiry": expiry,
-            },
+            *([self.summary_webhook(urls)] if self.summarize_on_end else []),
             {
                 "event": "meeting.chatSynced",
                 "sessionId": self.session_id,

@@ -69,10 +69,12 @@ RECORDINGS = ConsumerRoute(
 )
 TRANSCRIPTS = ConsumerRoute(
     name="transcripts",
-    description="meeting.transcript: download and normalize the transcript",
+    description="meeting.transcript: download and normalize the transcript, then summarize the session",
     handler_module="functions.transcripts.handler",
     event_pattern=_valid("meeting.transcript"),
-    timeout_seconds=120,
+    # bedrock summary mode summarizes here: one Converse call per transcript chunk plus the combine
+    # calls, up to a minute or two each (docs/summaries.md).
+    timeout_seconds=600,
     memory_mb=512,
     batch_size=5,
 )

@@ -1,5 +1,5 @@
 """Transcripts consumer: keep the transcript as served; the session recorder derives transcript.json,
-speaker_timeline.json, .txt, .vtt and .srt from it."""
+speaker_timeline.json, .txt, .vtt and .srt from it. Then the session's summary (``SUMMARY_MODE``)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import runtime
-from shared.events import MeetingTranscript
 from shared.observability import logger, metrics
 from shared.queue_records import WebhookQueueRecord
-from shared.session_artifacts import archive_and_report
+from shared.summary.step import archive_transcript_and_summarize, register_lambda_context
 from shared.tracing import tracer
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
@@ -23,7 +22,7 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    archive_and_report(record.body.detail, expected=MeetingTranscript)
+    archive_transcript_and_summarize(record.body.detail)
 
 
 @logger.inject_lambda_context
@@ -31,6 +30,7 @@ def record_handler(record: WebhookQueueRecord) -> None:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     runtime.archive_session_artifact_once().register(context)
+    register_lambda_context(context)
     return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
         event=event, record_handler=record_handler, processor=processor, context=context
     )
