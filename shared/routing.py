@@ -76,7 +76,7 @@ TRANSCRIPTS = ConsumerRoute(
     # calls, up to a minute or two each (docs/summaries.md).
     timeout_seconds=600,
     memory_mb=512,
-    batch_size=5,
+    batch_size=1,  # one transcript (and its summary) per invocation: one session per 10-minute budget
 )
 SUMMARIES = ConsumerRoute(
     name="summaries",
