@@ -4,13 +4,17 @@ Generated files are served by the local HTTP source (tests/support/http_source.p
 moto's S3 server; both run in their own processes so their memory is not counted as ours. Every
 method runs in a fresh child process, which reports its wall time and its peak RSS (VmHWM):
 
-- engine          shared.transfer.transfer_to_s3, default config (8 MiB parts, 4 in flight)
+- engine          shared.transfer.transfer_to_s3, default TransferConfig (8 MiB parts, CRC32 part checksums)
 - engine-ranged   the same with parallel ranged GETs (range_streams=True)
+- engine:k=v:...  a variant with TransferConfig fields overridden, to compare settings in one run,
+                  e.g. ``engine:concurrency=4:part_checksum=SHA256`` (also ``engine-ranged:...``)
 - upload_fileobj  boto3 s3.upload_fileobj(urllib3 response), boto3's default TransferConfig
 - naive           read the whole body, then one put_object
 - source-only     read the HTTP body and drop it (the read side alone)
-- s3-only         multipart-upload the same bytes from a local file, 8 MiB parts, 4 in flight
+- s3-only         multipart-upload the same bytes from a local file: the engine's default requests
+                  (8 MiB parts, its concurrency and part checksum), no source, no stream hash
 
+Each child also reports its CPU time (user + sys, all threads) spent in the measured section.
 ceiling = the slower of source-only and s3-only. Targets: engine peak RSS flat in file size (largest
 within 1.2x of smallest), engine throughput >= upload_fileobj and >= 0.5 x ceiling.
 
@@ -20,10 +24,10 @@ Usage: python -m bench.transfer [--sizes 64M,512M,2G] [--quick] [--repeat 1] [--
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -38,7 +42,6 @@ REPO = Path(__file__).resolve().parents[1]
 MiB = 1024 * 1024
 BUCKET = "bench"
 PART = 8 * MiB
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY") or 4)
 METHODS = ("engine", "engine-ranged", "upload_fileobj", "naive", "source-only", "s3-only")
 
 
@@ -88,6 +91,23 @@ def current_rss_mib() -> float:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # the whole process: every thread
+    return usage.ru_utime + usage.ru_stime
+
+
+def engine_config(method: str) -> Any:
+    """``engine[-ranged][:field=value...]`` -> TransferConfig."""
+    from shared.transfer import TransferConfig
+
+    name, *overrides = method.split(":")
+    fields: dict[str, Any] = {"range_streams": name == "engine-ranged"}
+    for item in overrides:
+        field_name, _, value = item.partition("=")
+        fields[field_name] = int(value) if value.isdigit() else value
+    return TransferConfig(**fields)
+
+
 def run_child(method: str, url: str, endpoint: str, key: str, path: str) -> dict[str, Any]:
     """Runs in a fresh interpreter; everything imported before the clock starts."""
     import http.client
@@ -95,16 +115,17 @@ def run_child(method: str, url: str, endpoint: str, key: str, path: str) -> dict
 
     import urllib3
 
-    from shared.transfer import TransferConfig, TransferRequest, transfer_to_s3
+    from shared.transfer import TransferRequest, transfer_to_s3
     from shared.url_policy import UrlPolicy
 
     s3 = s3_client(endpoint)
     s3.list_buckets()  # warm the connection pool and the endpoint resolver
     baseline = current_rss_mib()
+    cpu_started = cpu_seconds()
     started = time.perf_counter()
     size = 0
-    if method in ("engine", "engine-ranged"):
-        config = TransferConfig(range_streams=method == "engine-ranged", concurrency=CONCURRENCY)
+    if method.startswith("engine"):
+        config = engine_config(method)
         result = transfer_to_s3(
             TransferRequest(url=url, bucket=BUCKET, key=key),
             s3_client=s3,
@@ -113,8 +134,8 @@ def run_child(method: str, url: str, endpoint: str, key: str, path: str) -> dict
         )
         size = result.size
     elif method == "upload_fileobj":
-        http = urllib3.PoolManager()
-        response = http.request("GET", url, preload_content=False)
+        pool = urllib3.PoolManager()
+        response = pool.request("GET", url, preload_content=False)
         s3.upload_fileobj(response, BUCKET, key)
         response.release_conn()
     elif method == "naive":
@@ -126,36 +147,47 @@ def run_child(method: str, url: str, endpoint: str, key: str, path: str) -> dict
         parts = urlsplit(url)
         conn = http.client.HTTPConnection(parts.hostname or "", parts.port)
         conn.request("GET", parts.path)
-        response = conn.getresponse()
+        body = conn.getresponse()
         buf = memoryview(bytearray(MiB))
-        while n := response.readinto(buf):
+        while n := body.readinto(buf):
             size += n
     elif method == "s3-only":
         size = upload_file_parts(s3, key, Path(path))
     else:
         raise SystemExit(f"unknown method {method}")
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "baseline_rss_mib": baseline, "size": size}
+    cpu = cpu_seconds() - cpu_started
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "peak_rss_mib": peak_rss_mib(),
+        "baseline_rss_mib": baseline,
+        "size": size,
+    }
 
 
 def upload_file_parts(s3: Any, key: str, path: Path) -> int:
-    """The S3 write side alone: the engine's requests (part size, concurrency, per-part SHA-256
-    checksums) with the bytes read from a local file instead of the HTTP source."""
+    """The S3 write side alone: the engine's default requests (part size, concurrency, per-part
+    checksum) with the bytes read from a local file instead of the HTTP source."""
+    from shared.transfer import TransferConfig, _part_checksum
+
+    config = TransferConfig()
+    algorithm, member = config.part_checksum, f"Checksum{config.part_checksum}"
     size = path.stat().st_size
-    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm="SHA256")["UploadId"]
+    upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm=algorithm)["UploadId"]
 
     def one(number: int) -> dict[str, Any]:
         with path.open("rb") as file:
             file.seek((number - 1) * PART)
             body = file.read(PART)
-        checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
+        checksum = _part_checksum(algorithm, body)
         response = s3.upload_part(
-            Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=number, Body=body, ChecksumSHA256=checksum
+            Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=number, Body=body, **{member: checksum}
         )
-        return {"PartNumber": number, "ETag": response["ETag"], "ChecksumSHA256": checksum}
+        return {"PartNumber": number, "ETag": response["ETag"], member: checksum}
 
     count = max(1, -(-size // PART))
-    with ThreadPoolExecutor(CONCURRENCY) as pool:
+    with ThreadPoolExecutor(config.concurrency) as pool:
         parts = list(pool.map(one, range(1, count + 1)))
     s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
     return size
@@ -188,7 +220,7 @@ def generate(path: Path, size: int) -> str:
 class Servers:
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.procs: list[subprocess.Popen[str]] = []
+        self.procs: list[subprocess.Popen[Any]] = []
 
     def __enter__(self) -> Servers:
         source = subprocess.Popen(
@@ -230,8 +262,15 @@ class Servers:
             proc.wait(timeout=10)
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """user + sys of another process (all its threads), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(method: str, servers: Servers, name: str, size: int, expected_sha: str) -> dict[str, Any]:
     key = f"{method}/{name}"
+    s3_cpu_before = process_cpu_seconds(servers.procs[1].pid)
     out = subprocess.run(
         [
             sys.executable,
@@ -255,6 +294,8 @@ def measure(method: str, servers: Servers, name: str, size: int, expected_sha: s
     if out.returncode != 0:
         raise RuntimeError(f"{method} {name} failed:\n{out.stderr[-3000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
+    # The S3 server's CPU while this child ran (incl. process start-up, which is idle time for it).
+    result["s3_cpu_seconds"] = process_cpu_seconds(servers.procs[1].pid) - s3_cpu_before
     if method != "source-only":
         s3 = s3_client(servers.endpoint)
         head = s3.head_object(Bucket=BUCKET, Key=key)
@@ -305,7 +346,9 @@ def main(argv: list[str] | None = None) -> None:
                         runs[method].append(run)
                         print(
                             f"  {human(size):>5} {method:<15} {run['mib_s']:8.1f} MiB/s "
-                            f"peak RSS {run['peak_rss_mib']:7.1f} MiB",
+                            f"peak RSS {run['peak_rss_mib']:7.1f} MiB "
+                            f"CPU {run['cpu_seconds'] / (size / 1024 / MiB):5.2f} s/GiB "
+                            f"S3 server CPU {run['s3_cpu_seconds'] / (size / 1024 / MiB):5.2f} s/GiB",
                             file=sys.stderr,
                             flush=True,
                         )
@@ -315,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
                         "mib_s": statistics.median(speeds),
                         "spread": f"{speeds[0]:.0f}-{speeds[-1]:.0f}",
                         "peak_rss_mib": max(r["peak_rss_mib"] for r in samples),
+                        "cpu_s_gib": statistics.median(r["cpu_seconds"] for r in samples)
+                        / (size / 1024 / MiB),
                     }
     print(report(results, sizes, methods))
 
@@ -324,15 +369,16 @@ def report(results: dict[tuple[str, int], dict[str, Any]], sizes: list[int], met
         f"cpu cores: {os.cpu_count()}; source and S3 (moto) servers in their own processes; "
         "peak RSS = VmHWM of the child that ran the method (Python + boto3 baseline included)",
         "",
-        "| size | method | MiB/s (median) | min-max | peak RSS MiB |",
-        "|---:|:---|---:|---:|---:|",
+        "| size | method | MiB/s (median) | min-max | peak RSS MiB | CPU s/GiB (median) |",
+        "|---:|:---|---:|---:|---:|---:|",
     ]
     for size in sizes:
         for method in methods:
             r = results.get((method, size))
             if r:
                 lines.append(
-                    f"| {human(size)} | {method} | {r['mib_s']:.1f} | {r['spread']} | {r['peak_rss_mib']:.1f} |"
+                    f"| {human(size)} | {method} | {r['mib_s']:.1f} | {r['spread']} | {r['peak_rss_mib']:.1f} "
+                    f"| {r['cpu_s_gib']:.2f} |"
                 )
     lines += ["", "| size | ceiling MiB/s | engine / ceiling | engine / upload_fileobj | ranged / ceiling |"]
     lines.append("|---:|---:|---:|---:|---:|")
@@ -347,12 +393,12 @@ def report(results: dict[tuple[str, int], dict[str, Any]], sizes: list[int], met
             f"| {human(size)} | {ceiling:.1f} | {get['engine'] / ceiling:.2f} | {vs_fileobj} | {ranged} |"
         )
     if "engine" in methods and len(sizes) > 1:
-        small, large = results[("engine", sizes[0])], results[("engine", sizes[-1])]
-        ratio = large["peak_rss_mib"] / small["peak_rss_mib"]
-        lines += [
-            "",
-            f"engine peak RSS {human(sizes[-1])} / {human(sizes[0])}: {ratio:.2f} (target <= 1.2)",
+        large = results[("engine", sizes[-1])]["peak_rss_mib"]
+        ratios = [
+            f"{human(sizes[-1])} / {human(size)}: {large / results[('engine', size)]['peak_rss_mib']:.2f}"
+            for size in sizes[:-1]
         ]
+        lines += ["", f"engine peak RSS {'; '.join(ratios)} (target: largest / smallest <= 1.2)"]
     return "\n".join(lines)
 
 

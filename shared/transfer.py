@@ -3,13 +3,14 @@
 One call, :func:`transfer_to_s3`, copies a download URL (a recording, a transcript, ...) to an S3 key:
 
 - The source is read in parts of ``part_size`` bytes, chosen from the expected size so any file fits
-  in S3's 10,000 parts. Part buffers come from a fixed pool of ``concurrency + 1`` buffers, so peak
-  memory is about ``(concurrency + 1) * part_size`` whatever the file size.
+  in S3's 10,000 parts. Each part is read straight into the ``bytes`` object that is uploaded (no
+  copy), and at most ``concurrency + 2`` parts exist at once, so peak memory is about
+  ``(concurrency + 2) * part_size`` whatever the file size.
 - Parts upload concurrently. With ``range_streams`` on and a source that serves byte ranges, each part
   is also *read* with its own ranged GET, in parallel.
 - The SHA-256 of the whole content is computed in stream order. A file that fits in one part is
   written with one PutObject (metadata ``sha256`` + S3's full-object SHA-256 checksum). Larger files
-  use a multipart upload with per-part SHA-256 checksums (S3 verifies each part); S3 metadata cannot
+  use a multipart upload with per-part CRC32 checksums (S3 verifies each part); S3 metadata cannot
   change after CreateMultipartUpload, so the full-object SHA-256 is then attached as the object tag
   ``sha256``. It is always returned in :class:`TransferResult` for the session manifest.
 - Transient failures are retried with exponential backoff: connection reset or timeout mid-body
@@ -30,16 +31,16 @@ import base64
 import hashlib
 import http.client
 import logging
-import queue
 import re
 import socket
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -80,8 +81,8 @@ _TRANSIENT_S3_CODES = frozenset(
     {"SlowDown", "Throttling", "ThrottlingException", "ServiceUnavailable", "InternalError", "RequestTimeout"}
 )
 _MARKUP_PREFIXES = (b"<!doctype", b"<html", b"<?xml", b"<error>", b"<head", b"<body")
-_READ_SLICE = 1 * MiB
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
+PartChecksum = Literal["CRC32", "SHA256"]
 
 
 # --------------------------------------------------------------------------------------------- API
@@ -89,12 +90,15 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECA
 
 @dataclass(frozen=True)
 class TransferConfig:
-    """Tunables. Defaults suit a Lambda with 512 MiB+ of memory: ~40 MiB of part buffers."""
+    """Tunables. Defaults: 8 MiB parts, 8 in flight, at most (8 + 2) x 8 MiB = 80 MiB of parts."""
 
     min_part_size: int = 8 * MiB
     # Leave headroom under S3's 10,000 so a source slightly larger than announced still fits.
     max_parts: int = 9_000
-    concurrency: int = 4  # parts uploading (and, with range_streams, downloading) at once
+    concurrency: int = 8  # parts uploading (and, with range_streams, downloading) at once
+    # S3's per-part check. CRC32 (zlib, ~2x faster than SHA-256 here) catches transport corruption as
+    # well; the full-object SHA-256 is computed by us in stream order whatever this says.
+    part_checksum: PartChecksum = "CRC32"
     range_streams: bool = False  # read parts with parallel ranged GETs when the source allows it
     connect_timeout: float = 10.0
     read_timeout: float = 30.0  # per socket read: a stalled source is retried, not waited on forever
@@ -113,6 +117,8 @@ class TransferConfig:
             raise ValueError(f"max_parts must be within 1..{S3_MAX_PARTS}")
         if self.concurrency < 1 or self.max_attempts < 1:
             raise ValueError("concurrency and max_attempts must be >= 1")
+        if self.part_checksum not in ("CRC32", "SHA256"):
+            raise ValueError("part_checksum must be CRC32 or SHA256")
 
     def part_size_for(self, expected_size: int | None) -> int:
         """Smallest MiB-aligned part size >= min_part_size that fits ``expected_size`` in max_parts."""
@@ -367,34 +373,40 @@ class _RangeReader:
             self._response.close()
             self._response = None
 
-    def readinto(self, buf: memoryview) -> int:
-        """Fill ``buf`` (capped at the end of the range); fewer bytes only at the end of the file."""
-        want = len(buf) if self._end is None else min(len(buf), self._end - self.position)
-        filled = 0
-        while filled < want:
+    def read(self, count: int) -> bytes:
+        """Up to ``count`` bytes (capped at the end of the range); fewer only at the end of the file.
+
+        One ``response.read(n)`` fills a new ``bytes`` object straight from the socket, so the part
+        that is hashed and uploaded is never copied. If the connection fails in the middle of a
+        read, what that read got is dropped and fetched again after reconnecting (a clean early
+        close still returns what arrived, so the resume point is exact).
+        """
+        want = count if self._end is None else min(count, self._end - self.position)
+        pieces: list[bytes] = []
+        got = 0
+        while got < want:
             self._attempts.check_deadline()
             try:
                 if self._response is None:
                     self._reopen()
                 assert self._response is not None
-                # Bounded reads: BufferedReader.readinto blocks until the slice is full and, on an
-                # error, does not say how much it got; small slices keep resume points precise.
-                n = self._response.readinto(buf[filled : min(want, filled + _READ_SLICE)])
+                data = self._response.read(want - got)
             except (_Transient, *_NETWORK_ERRORS) as exc:
                 self.close()
                 self._attempts.failed(exc)
                 continue
-            if n == 0:
+            if not data:
                 if self._premature_end():
                     self.close()
                     self._attempts.failed(_Transient(f"body ended early at byte {self.position}"))
                     continue
                 self.close()
                 break
-            filled += n
-            self.position += n
+            pieces.append(data)
+            got += len(data)
+            self.position += len(data)
             self._attempts.progressed()
-        return filled
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def _premature_end(self) -> bool:
         known_end = self._end if self._end is not None else self._source.total
@@ -452,7 +464,10 @@ def _s3_transient(exc: Exception) -> bool:
     return isinstance(exc, BotoCoreError)  # connection errors, read timeouts, ...
 
 
-def _sha256_b64(data: bytes | bytearray | memoryview) -> str:
+def _part_checksum(algorithm: PartChecksum, data: bytes) -> str:
+    """Base64 checksum as S3 expects it in ``Checksum<algorithm>``; both release the GIL."""
+    if algorithm == "CRC32":
+        return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
@@ -488,7 +503,9 @@ class _S3Calls:
 
 
 class _InOrderHasher:
-    """SHA-256 over parts that arrive out of order (ranged mode): each part waits for its turn."""
+    """SHA-256 over parts hashed by the part workers: each part waits for its turn, so the digest is
+    the stream-order one while the reader goes on reading (and, in ranged mode, parts arrive out
+    of order)."""
 
     def __init__(self, digest: Any, next_part: int, cancelled: threading.Event) -> None:
         self._digest = digest
@@ -496,7 +513,7 @@ class _InOrderHasher:
         self._cancelled = cancelled
         self._turn = threading.Condition()
 
-    def feed(self, part_number: int, data: memoryview) -> None:
+    def feed(self, part_number: int, data: bytes) -> None:
         with self._turn:
             while self._next != part_number:
                 if self._cancelled.is_set():
@@ -530,22 +547,21 @@ class _Transfer:
         total = source.expected
         part_size = self.config.part_size_for(total)
         reader = _RangeReader(self.http, source, self.source_attempts, 0, None, response)
-        first = bytearray(part_size)
         try:
             # Read at most one byte past the announced size: enough to notice a longer body.
-            n = reader.readinto(
-                memoryview(first)[: part_size if total is None else min(part_size, total + 1)]
-            )
+            first = reader.read(part_size if total is None else min(part_size, total + 1))
+            n = len(first)
             if request.reject_markup:
-                _check_not_markup(first[:n])
+                _check_not_markup(first[:512])
             if total is not None and n > total:
                 raise IntegrityError(f"source sent more than the expected {total} bytes; nothing written")
             if n < part_size or total == part_size:
                 reader.close()
-                del first[n:]
                 self._check_size(n, reader.position)
                 return self._put_single(source, first)
-            return self._multipart(source, reader, first, part_size)
+            holder = [first]  # the multipart path drops part 1 once uploaded; no reference stays here
+            del first
+            return self._multipart(source, reader, holder, part_size)
         finally:
             reader.close()
 
@@ -605,7 +621,7 @@ class _Transfer:
 
     # -- one request
 
-    def _put_single(self, source: _Source, body: bytearray) -> TransferResult:
+    def _put_single(self, source: _Source, body: bytes) -> TransferResult:
         self.digest.update(body)
         content_type = self._content_type(source)
         request = self.request
@@ -613,7 +629,7 @@ class _Transfer:
             "put_object",
             Bucket=request.bucket,
             Key=request.key,
-            Body=bytes(body),
+            Body=body,
             ContentType=content_type,
             ChecksumSHA256=base64.b64encode(self.digest.digest()).decode(),
             Metadata={**_header_safe(request.metadata), "sha256": self.digest.hexdigest()},
@@ -623,7 +639,7 @@ class _Transfer:
     # -- multipart
 
     def _multipart(
-        self, source: _Source, reader: _RangeReader, first: bytearray, part_size: int
+        self, source: _Source, reader: _RangeReader, first_part: list[bytes], part_size: int
     ) -> TransferResult:
         request, config = self.request, self.config
         total = source.expected
@@ -634,29 +650,30 @@ class _Transfer:
             Key=request.key,
             ContentType=content_type,
             Metadata=_header_safe(request.metadata),
-            ChecksumAlgorithm="SHA256",
+            ChecksumAlgorithm=config.part_checksum,
         )
         self.upload_id = created["UploadId"]
         completed = False
-        # Memory bound: a part is read only into a free buffer from this pool, and at most
-        # `concurrency` copies are uploading (one per worker thread). Streaming needs one more read
-        # buffer besides `first` (double buffering); ranged reads need one per stream.
+        # Memory bound: a part exists only while it holds a permit, taken before it is read and
+        # given back once its upload is over: `concurrency` uploading, one read ahead and queued,
+        # one being read (in ranged mode the workers read, so fewer are ever alive).
         ranged = config.range_streams and source.ranges and source.total is not None
-        free: queue.Queue[bytearray] = queue.Queue()
-        for _ in range(config.concurrency if ranged else 1):
-            free.put(bytearray(part_size))
+        permits = threading.Semaphore(config.concurrency + 2)
+        permits.acquire()  # the first part's, already read
         futures: list[Future[dict[str, Any]]] = []
         pool = ThreadPoolExecutor(config.concurrency, thread_name_prefix="transfer-part")
+        hasher = _InOrderHasher(self.digest, 1, self.cancelled)
         try:
-            self.digest.update(first)
-            futures.append(pool.submit(self._upload_part, 1, first, part_size, free))
+            futures.append(pool.submit(self._hash_and_upload_part, 1, first_part, hasher, permits))
             if ranged:
                 assert source.total is not None
                 reader.close()
-                size = self._submit_ranged_parts(source, source.total, part_size, free, pool, futures)
+                size = self._submit_ranged_parts(
+                    source, source.total, part_size, hasher, permits, pool, futures
+                )
                 position = size
             else:
-                size = self._submit_streamed_parts(reader, total, part_size, free, pool, futures)
+                size = self._submit_streamed_parts(reader, total, part_size, hasher, permits, pool, futures)
                 position = reader.position
             parts = [future.result() for future in futures]
             self._check_size(size, position)
@@ -683,24 +700,25 @@ class _Transfer:
         reader: _RangeReader,
         total: int | None,
         part_size: int,
-        free: queue.Queue[bytearray],
+        hasher: _InOrderHasher,
+        permits: threading.Semaphore,
         pool: ThreadPoolExecutor,
         futures: list[Future[dict[str, Any]]],
     ) -> int:
         size = part_size
         while total is None or size <= total:
-            buf = self._take_buffer(free, futures)
-            view = memoryview(buf)
-            limit = part_size if total is None else min(part_size, total - size + 1)
-            n = reader.readinto(view[:limit])
+            self._take_permit(permits, futures)
+            part = reader.read(part_size if total is None else min(part_size, total - size + 1))
+            n = len(part)
             if n == 0:
-                free.put(buf)
+                permits.release()
                 break
-            self.digest.update(view[:n])
             size += n
             if total is not None and size > total:
+                permits.release()
                 raise IntegrityError(f"source sent more than the announced {total} bytes")
-            futures.append(pool.submit(self._upload_part, len(futures) + 1, buf, n, free))
+            futures.append(pool.submit(self._hash_and_upload_part, len(futures) + 1, [part], hasher, permits))
+            del part
             if n < part_size:
                 break
         return size
@@ -710,74 +728,89 @@ class _Transfer:
         source: _Source,
         total: int,
         part_size: int,
-        free: queue.Queue[bytearray],
+        hasher: _InOrderHasher,
+        permits: threading.Semaphore,
         pool: ThreadPoolExecutor,
         futures: list[Future[dict[str, Any]]],
     ) -> int:
-        hasher = _InOrderHasher(self.digest, 2, self.cancelled)
         for start in range(part_size, total, part_size):
-            buf = self._take_buffer(free, futures)
+            self._take_permit(permits, futures)
             end = min(start + part_size, total)
             part_number = len(futures) + 1
             futures.append(
-                pool.submit(self._fetch_and_upload_part, part_number, buf, source, start, end, hasher, free)
+                pool.submit(self._fetch_and_upload_part, part_number, source, start, end, hasher, permits)
             )
         return total
 
-    def _take_buffer(self, free: queue.Queue[bytearray], futures: list[Future[dict[str, Any]]]) -> bytearray:
-        """Wait for a free part buffer; stop early if a part already failed."""
+    def _take_permit(self, permits: threading.Semaphore, futures: list[Future[dict[str, Any]]]) -> None:
+        """Wait until another part may exist; stop early if a part already failed."""
         while True:
             if self.part_failed.is_set():
                 for future in futures:
                     if future.done() and future.exception() is not None:
                         future.result()  # re-raises the part's error
-            try:
-                return free.get(timeout=0.1)
-            except queue.Empty:
-                self.source_attempts.check_deadline()
+            if permits.acquire(timeout=0.1):
+                return
+            self.source_attempts.check_deadline()
 
     def _fetch_and_upload_part(
         self,
         part_number: int,
-        buf: bytearray,
         source: _Source,
         start: int,
         end: int,
         hasher: _InOrderHasher,
-        free: queue.Queue[bytearray],
+        permits: threading.Semaphore,
     ) -> dict[str, Any]:
         attempts = _Attempts(self.config, f"GET {self.request.key} part {part_number}", self.deadline)
         reader = _RangeReader(self.http, source, attempts, start, end)
         try:
             if self.cancelled.is_set():
                 raise _Cancelled
-            n = reader.readinto(memoryview(buf))
-            if n != end - start:
-                raise IntegrityError(f"part {part_number}: got {n} bytes, expected {end - start}")
-            hasher.feed(part_number, memoryview(buf)[:n])
+            part = reader.read(end - start)
+            if len(part) != end - start:
+                raise IntegrityError(f"part {part_number}: got {len(part)} bytes, expected {end - start}")
+            hasher.feed(part_number, part)
+            holder = [part]
+            del part
         except BaseException:
-            free.put(buf)
+            permits.release()
             self.part_failed.set()
             raise
         finally:
             reader.close()
             with self._stats_lock:
                 self.source_attempts.total_retries += attempts.total_retries
-        return self._upload_part(part_number, buf, n, free)
+        return self._upload_part(part_number, holder, permits)
+
+    def _hash_and_upload_part(
+        self, part_number: int, holder: list[bytes], hasher: _InOrderHasher, permits: threading.Semaphore
+    ) -> dict[str, Any]:
+        """Streamed parts: the SHA-256 runs here, in stream order, not on the reader's thread."""
+        try:
+            if self.cancelled.is_set():
+                raise _Cancelled
+            hasher.feed(part_number, holder[0])
+        except BaseException:
+            holder.clear()
+            permits.release()
+            self.part_failed.set()
+            raise
+        return self._upload_part(part_number, holder, permits)
 
     def _upload_part(
-        self, part_number: int, buf: bytearray, length: int, free: queue.Queue[bytearray]
+        self, part_number: int, holder: list[bytes], permits: threading.Semaphore
     ) -> dict[str, Any]:
+        """Upload the part in ``holder`` (emptied, so no reference outlives the upload), then give
+        its permit back. The part is sent as is: botocore and moto want ``bytes``, which it is."""
         try:
-            # botocore needs bytes (moto in-process refuses bytearray): copy, then free the read
-            # buffer at once so the reader can go on while this part uploads.
-            body = bytes(memoryview(buf)[:length])
-            free.put(buf)
+            body = holder.pop()
             if self.cancelled.is_set():
                 raise _Cancelled
             if part_number > S3_MAX_PARTS:
                 raise TransferFailed(f"more than {S3_MAX_PARTS} parts: the source is larger than announced")
-            checksum = _sha256_b64(body)
+            member = f"Checksum{self.config.part_checksum}"
+            checksum = _part_checksum(self.config.part_checksum, body)
             response = self.s3.call(
                 "upload_part",
                 Bucket=self.request.bucket,
@@ -785,16 +818,19 @@ class _Transfer:
                 UploadId=self.upload_id,
                 PartNumber=part_number,
                 Body=body,
-                ChecksumSHA256=checksum,
+                **{member: checksum},
             )
             return {
                 "PartNumber": part_number,
                 "ETag": response["ETag"],
-                "ChecksumSHA256": response.get("ChecksumSHA256", checksum),
+                member: response.get(member, checksum),
             }
         except BaseException:
             self.part_failed.set()
             raise
+        finally:
+            body = b""
+            permits.release()
 
     def _finish_multipart(self, size: int) -> None:
         """Check what S3 assembled, then attach the full-object SHA-256 (metadata is fixed at create)."""
