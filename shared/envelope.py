@@ -20,6 +20,9 @@ from shared.events import parse_event
 EVENT_SOURCE = "realtimekit"
 UNPARSED_DETAIL_TYPE = "webhook.unparsed"
 _DETAIL_TYPE_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Deeper JSON is kept as raw bytes only (flagged invalid): the parsers and serializers on the way
+# (json, pydantic) give up somewhere past a few hundred levels, and no webhook nests past 5.
+MAX_JSON_DEPTH = 64
 
 
 class Delivery(BaseModel):
@@ -98,6 +101,14 @@ def build_detail(
         payload = json.loads(body)
     except ValueError as exc:  # includes UnicodeDecodeError
         parse_error = f"body is not JSON: {_first_line(exc)}"
+    except RecursionError:  # e.g. 30,000 nested "[": json gives up before the body cap does
+        parse_error = f"body is not JSON we can keep: nested deeper than {MAX_JSON_DEPTH} levels"
+    if parse_error is None and _nested_deeper_than(payload, MAX_JSON_DEPTH):
+        # Carried as raw bytes only: the parsed copy could not be serialized onto the bus.
+        payload, parse_error = (
+            None,
+            f"body is not JSON we can keep: nested deeper than {MAX_JSON_DEPTH} levels",
+        )
     if parse_error is None:
         if isinstance(payload, dict) and isinstance(payload.get("event"), str):
             event_name = payload["event"]
@@ -125,6 +136,19 @@ def build_detail(
         payload=payload,
         body=RawBody.of(body),
     )
+
+
+def _nested_deeper_than(document: Any, limit: int) -> bool:
+    """True when arrays/objects nest more than ``limit`` levels (webhook bodies nest about 4)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _summarize(exc: Exception) -> str:
