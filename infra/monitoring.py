@@ -1,5 +1,8 @@
-"""Alarms on what needs a human: a message in any DLQ, ingest errors, API 5xx answers (which
-make RealtimeKit retry). They notify one SNS topic; an e-mail subscription is optional."""
+"""Alarms on what needs a human: a message in any DLQ, ingest and consumer errors, API 5xx answers
+(which make RealtimeKit retry), a high rate of 4xx answers (which it never retries), messages
+waiting too long. They notify one SNS topic; an e-mail subscription is optional. A dashboard shows
+the business counts (Powertools metrics) next to the AWS ones. docs/runbook.md says what to do
+about each alarm."""
 
 from __future__ import annotations
 
@@ -14,9 +17,25 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
+from infra.lambda_defaults import METRICS_NAMESPACE, SERVICE_PREFIX
 from infra.workers import Consumer
+from shared.routing import RECONCILE_MAX_DELAY_SECONDS, ConsumerRoute
 
 ALARM_PERIOD = Duration.minutes(5)
+DASHBOARD_PERIOD = Duration.minutes(5)
+CLIENT_ERROR_RATE_PERCENT = 5
+# The ``reason`` of every ``IngestRejected`` (shared.exceptions, shared.ingest_http): the ingest
+# function counts ``WebhookRejected_<reason>``.
+REJECTION_REASONS = (
+    "bad_signature",
+    "body_too_large",
+    "not_json",
+    "key_unavailable",
+    "publish_failed",
+    "not_found",
+    "bad_encoding",
+)
+KINDS = ("recordings", "transcripts", "summaries", "chat")  # consumers that archive artifacts
 
 
 class Monitoring(Construct):
@@ -76,5 +95,170 @@ class Monitoring(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         )
+        consumers = list(consumers)
+        for consumer in consumers:
+            label = consumer.route.name.capitalize()
+            self.alarms.append(
+                consumer.function.metric_errors(period=ALARM_PERIOD, statistic="Sum").create_alarm(
+                    self,
+                    f"{label}Errors",
+                    alarm_description=f"{consumer.route.name} function errors (whole batches retried); "
+                    "see its logs, messages end in the DLQ after the route's maxReceiveCount",
+                    threshold=0,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+            self.alarms.append(
+                consumer.queue.metric_approximate_age_of_oldest_message(
+                    period=ALARM_PERIOD, statistic="Maximum"
+                ).create_alarm(
+                    self,
+                    f"{label}OldestMessage",
+                    alarm_description=f"{consumer.route.name}: a message waits longer than "
+                    f"{oldest_message_threshold_seconds(consumer.route)} s (consumer stuck, throttled "
+                    "or failing); RealtimeKit's download URLs expire",
+                    threshold=oldest_message_threshold_seconds(consumer.route),
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=2,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        self.alarms.append(
+            cloudwatch.MathExpression(
+                # 4xx are final for RealtimeKit (never retried): a burst of them is lost data or an
+                # attack. Below 20 requests in the period the rate says little: report 0.
+                expression="IF(requests >= 20, 100 * client_errors / requests, 0)",
+                using_metrics={
+                    "client_errors": api.metric_client_error(period=ALARM_PERIOD, statistic="Sum"),
+                    "requests": api.metric_count(period=ALARM_PERIOD, statistic="Sum"),
+                },
+                label="webhook 4xx %",
+                period=ALARM_PERIOD,
+            ).create_alarm(
+                self,
+                "Api4xxRate",
+                alarm_description=f"more than {CLIENT_ERROR_RATE_PERCENT}% of webhooks answered 4xx "
+                "(bad signatures, oversize or non-JSON bodies); RealtimeKit does not retry them",
+                threshold=CLIENT_ERROR_RATE_PERCENT,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
         for alarm in self.alarms:
             alarm.add_alarm_action(action)
+        self.dashboard = self._dashboard(consumers, ingest_function, api)
+
+    def _dashboard(
+        self, consumers: list[Consumer], ingest_function: lambda_.IFunction, api: apigateway.RestApi
+    ) -> cloudwatch.Dashboard:
+        def business(name: str, service: str, statistic: str = "Sum") -> cloudwatch.Metric:
+            # Powertools metrics: namespace MeetingVault, dimension ``service`` = the function's
+            # POWERTOOLS_SERVICE_NAME, so the service says which artifact kind a count is about.
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": f"{SERVICE_PREFIX}-{service}"},
+                statistic=statistic,
+                period=DASHBOARD_PERIOD,
+                label=f"{name} ({service})",
+            )
+
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Webhooks accepted / rejected (by reason)",
+                left=[
+                    business("WebhookAccepted", "ingest"),
+                    business("WebhookAcceptedUnparsed", "ingest"),
+                    *(business(f"WebhookRejected_{reason}", "ingest") for reason in REJECTION_REASONS),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Webhook endpoint (API Gateway)",
+                left=[
+                    api.metric_count(period=DASHBOARD_PERIOD, statistic="Sum"),
+                    api.metric_client_error(period=DASHBOARD_PERIOD, statistic="Sum"),
+                    api.metric_server_error(period=DASHBOARD_PERIOD, statistic="Sum"),
+                ],
+                right=[api.metric_latency(period=DASHBOARD_PERIOD, statistic="p99")],
+                width=12,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Artifacts archived (by kind)",
+                left=[business("ArtifactArchived", c.route.name) for c in consumers if c.route.name in KINDS],
+                right=[business("EventArchived", "sessions")],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Artifacts failed (by kind)",
+                left=[business("ArtifactFailed", c.route.name) for c in consumers if c.route.name in KINDS],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Bytes archived and reconciliation",
+                left=[business("BytesArchived", c.route.name) for c in consumers if c.route.name in KINDS],
+                right=[
+                    business(f"ReconcileEnqueued_{kind}", "reconcile")
+                    for kind in ("recording", "transcript", "summary", "chat")
+                ],
+                width=8,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Queue depth (visible) and DLQ depth",
+                left=[
+                    c.queue.metric_approximate_number_of_messages_visible(period=DASHBOARD_PERIOD)
+                    for c in consumers
+                ],
+                right=[
+                    c.dead_letter_queue.metric_approximate_number_of_messages_visible(period=DASHBOARD_PERIOD)
+                    for c in consumers
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Age of oldest message (s)",
+                left=[
+                    c.queue.metric_approximate_age_of_oldest_message(period=DASHBOARD_PERIOD)
+                    for c in consumers
+                ],
+                width=12,
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Function errors",
+                left=[
+                    ingest_function.metric_errors(period=DASHBOARD_PERIOD, statistic="Sum"),
+                    *(c.function.metric_errors(period=DASHBOARD_PERIOD, statistic="Sum") for c in consumers),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Function duration p99 (ms)",
+                left=[
+                    ingest_function.metric_duration(period=DASHBOARD_PERIOD, statistic="p99"),
+                    *(
+                        c.function.metric_duration(period=DASHBOARD_PERIOD, statistic="p99")
+                        for c in consumers
+                    ),
+                ],
+                width=12,
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
+        )
+        return dashboard
+
+
+def oldest_message_threshold_seconds(route: ConsumerRoute) -> int:
+    """Two visibility timeouts (a first attempt and a retry) plus the reconcile queue's delay,
+    and never under 15 minutes."""
+    delay = RECONCILE_MAX_DELAY_SECONDS if route.name == "reconcile" else 0
+    return max(15 * 60, 2 * route.visibility_timeout_seconds) + delay

@@ -13,6 +13,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.config import MAX_BODY_BYTES_LIMIT
+from shared.routing import (
+    RECONCILE_DEFAULT_DELAY_SECONDS,
+    RECONCILE_DEFAULT_SCHEDULE_MINUTES,
+    RECONCILE_MAX_DELAY_SECONDS,
+)
+from shared.summary.settings import DEFAULT_BEDROCK_MODEL_ID, SummaryType
 from shared.url_policy import DEFAULT_ALLOWED_HOSTS
 
 DEFAULT_PUBLIC_KEY_URL = "https://api.realtime.cloudflare.com/.well-known/webhooks.json"
@@ -31,6 +37,8 @@ CONTEXT_KEYS = (
     "maxBodyBytes",
     "downloadHostAllowlist",
     "summaryMode",
+    "summaryType",
+    "bedrockModelId",
     "alarmEmail",
     "retentionDays",
     "noncurrentVersionRetentionDays",
@@ -38,6 +46,10 @@ CONTEXT_KEYS = (
     "throttleRateLimit",
     "throttleBurstLimit",
     "logLevel",
+    "reconcileDelaySeconds",
+    "reconcileScheduleMinutes",
+    "enableWaf",
+    "wafRateLimitPer5Minutes",
 )
 
 
@@ -65,6 +77,11 @@ class DeploySettings(BaseModel):
         default=DEFAULT_DOWNLOAD_HOSTS, alias="downloadHostAllowlist", min_length=1
     )
     summary_mode: Literal["realtimekit", "bedrock", "off"] = Field(default="realtimekit", alias="summaryMode")
+    # bedrock mode only (docs/summaries.md): the prompt set, and a model or inference profile id.
+    summary_type: SummaryType = Field(default="general", alias="summaryType")
+    bedrock_model_id: str = Field(
+        default=DEFAULT_BEDROCK_MODEL_ID, alias="bedrockModelId", pattern=r"^[a-z][a-z0-9-]*(\.[\w:-]+)+$"
+    )
     alarm_email: str | None = Field(default=None, alias="alarmEmail", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     # S3 key prefix -> days until current objects expire. Everything lives under "meetings/".
     retention_days: dict[str, int] = Field(default_factory=dict, alias="retentionDays")
@@ -75,6 +92,22 @@ class DeploySettings(BaseModel):
     throttle_rate_limit: float = Field(default=50, alias="throttleRateLimit", gt=0)
     throttle_burst_limit: int = Field(default=100, alias="throttleBurstLimit", ge=1)
     log_level: _LOG_LEVELS = Field(default="INFO", alias="logLevel")
+    # Reconciliation: delay after meeting.ended (SQS allows at most 900 s) and the backstop's period
+    # (0 turns the schedule off).
+    reconcile_delay_seconds: int = Field(
+        default=RECONCILE_DEFAULT_DELAY_SECONDS,
+        alias="reconcileDelaySeconds",
+        ge=0,
+        le=RECONCILE_MAX_DELAY_SECONDS,
+    )
+    reconcile_schedule_minutes: int = Field(
+        default=RECONCILE_DEFAULT_SCHEDULE_MINUTES, alias="reconcileScheduleMinutes", ge=0, le=24 * 60
+    )
+    # An AWS WAF web ACL on the API stage: IP reputation list + a per-IP rate limit.
+    enable_waf: bool = Field(default=False, alias="enableWaf")
+    waf_rate_limit_per_5_minutes: int = Field(
+        default=3000, alias="wafRateLimitPer5Minutes", ge=100, le=2_000_000_000
+    )
 
     @field_validator("download_host_allowlist", mode="before")
     @classmethod

@@ -10,16 +10,19 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from infra.bedrock_access import BedrockModel, invoke_model_statements
 from infra.event_bus import WebhookEventBus
 from infra.ingest_api import IngestApi
 from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
+from infra.reconcile import ReconcileSweep
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
+from infra.waf import WebhookFirewall
 from infra.workers import Workers
-from shared.routing import ROUTES, SESSIONS
+from shared.routing import ROUTES, SESSIONS, TRANSCRIPTS
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -79,16 +82,37 @@ class MeetingVaultStack(Stack):
             environment_of={route.name: self._consumer_environment(route.name) for route in ROUTES},
             log_level=settings.log_level,
         )
+        self.reconcile = ReconcileSweep(
+            self,
+            "Reconcile",
+            bus=self.events.bus,
+            packaging=packaging,
+            environment=self._reconcile_environment(),
+            delay_seconds=settings.reconcile_delay_seconds,
+            schedule_minutes=settings.reconcile_schedule_minutes,
+            log_level=settings.log_level,
+        )
+        self.firewall = (
+            WebhookFirewall(
+                self,
+                "Firewall",
+                stage=self.ingest.api.deployment_stage,
+                rate_limit_per_5_minutes=settings.waf_rate_limit_per_5_minutes,
+            )
+            if settings.enable_waf
+            else None
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
-            consumers=self.workers.consumers.values(),
+            consumers=[*self.workers.consumers.values(), self.reconcile.consumer],
             ingest_function=self.ingest.function,
             api=self.ingest.api,
             alarm_email=settings.alarm_email,
         )
 
         self._grant()
+        self._grant_summary_model()
         self._acknowledge_function_role_findings()
         self._outputs()
 
@@ -131,10 +155,28 @@ class MeetingVaultStack(Stack):
             "REALTIMEKIT_API_TOKEN_SECRET_ARN": self.api_token_secret.secret_arn,
             "DOWNLOAD_HOST_ALLOWLIST": ",".join(settings.download_host_allowlist),
             "SUMMARY_MODE": settings.summary_mode,
+            **self._summary_environment(route_name),
+        }
+
+    def _reconcile_environment(self) -> dict[str, str]:
+        settings = self.settings
+        return {
+            "EVENT_BUS_NAME": self.events.bus.event_bus_name,
+            "SESSIONS_TABLE": self.storage.sessions_table.table_name,
+            "REALTIMEKIT_ACCOUNT_ID": settings.realtimekit_account_id,
+            "REALTIMEKIT_APP_ID": settings.realtimekit_app_id,
+            "REALTIMEKIT_API_TOKEN_SECRET_ARN": self.api_token_secret.secret_arn,
+            "RECONCILE_SETTLE_MINUTES": str(max(1, settings.reconcile_delay_seconds // 60)),
         }
 
     def _grant(self) -> None:
         storage = self.storage
+        # The sweep reads session records and RealtimeKit's API, and publishes to the bus; it
+        # writes nothing itself (the consumers archive what it enqueues).
+        reconcile = self.reconcile.function
+        self.events.bus.grant_put_events_to(reconcile)
+        storage.sessions_table.grant_read_data(reconcile)
+        self.api_token_secret.grant_read(reconcile)
         # The ingest function only publishes: no S3, no tables, no secret.
         self.events.bus.grant_put_events_to(self.ingest.function)
         for name, consumer in self.workers.consumers.items():
@@ -148,8 +190,42 @@ class MeetingVaultStack(Stack):
             storage.idempotency_table.grant_read_write_data(function)
             self.api_token_secret.grant_read(function)
 
+    def _summary_environment(self, route_name: str) -> dict[str, str]:
+        """bedrock mode: the transcripts consumer summarizes, with these settings (docs/summaries.md)."""
+        settings = self.settings
+        if route_name != TRANSCRIPTS.name or settings.summary_mode != "bedrock":
+            return {}
+        return {"BEDROCK_MODEL_ID": settings.bedrock_model_id, "SUMMARY_TYPE": settings.summary_type}
+
+    def _grant_summary_model(self) -> None:
+        """bedrock mode: InvokeModel on the chosen model (or inference profile) only, for the
+        transcripts consumer only."""
+        if self.settings.summary_mode != "bedrock":
+            return
+        function = self.workers.consumers[TRANSCRIPTS.name].function
+        model = BedrockModel.parse(self.settings.bedrock_model_id)
+        for statement in invoke_model_statements(model.model_id):
+            function.add_to_role_policy(statement)
+        if model.profile_geo is not None:
+            assert function.role is not None
+            acknowledge(
+                function.role,
+                "IAM5",
+                "A cross-region inference profile sends each request to the model in one of the "
+                "regions AWS assigns to the profile (and may change), so the model ARN has a region "
+                "wildcard; it names one model and is usable only through the profile "
+                "(condition bedrock:InferenceProfileArn).",
+                findings=[
+                    "Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/" + model.foundation_model_id
+                ],
+            )
+
     def _acknowledge_function_role_findings(self) -> None:
-        functions = [self.ingest.function, *(c.function for c in self.workers.consumers.values())]
+        functions = [
+            self.ingest.function,
+            *(c.function for c in self.workers.consumers.values()),
+            self.reconcile.function,
+        ]
         bucket_arn = self.resolve(self.storage.archive_bucket.bucket_arn)
         bucket_logical_id = bucket_arn["Fn::GetAtt"][0]
         for function in functions:
@@ -171,6 +247,16 @@ class MeetingVaultStack(Stack):
                 findings=["Resource::*"],
             )
             if function is self.ingest.function:
+                continue
+            if function is self.reconcile.function:
+                table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
+                acknowledge(
+                    role,
+                    "IAM5",
+                    "CDK's grant_read_data on the sessions table adds its (unused) index ARNs; the "
+                    "sweep only queries the table's own items.",
+                    findings=[f"Resource::<{table_arn}.Arn>/index/*"],
+                )
                 continue
             acknowledge(
                 role,
@@ -215,5 +301,8 @@ class MeetingVaultStack(Stack):
             outputs[f"{label}DeadLetterQueueUrl"] = (consumer.dead_letter_queue.queue_url, f"{name} DLQ")
             outputs[f"{label}FunctionName"] = (consumer.function.function_name, f"{name} consumer")
         outputs["IngestFunctionName"] = (self.ingest.function.function_name, "ingest function")
+        outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
+        outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")
+        outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -203,7 +203,12 @@ def archive_and_report(
     event = parse_event(detail.payload)
     if not isinstance(event, expected):
         raise TypeError(f"{expected.__name__} queue got {detail.event}")
-    ids = {"meeting_id": detail.meeting_id, "session_id": detail.session_id, "event": detail.event}
+    ids = {
+        "meeting_id": detail.meeting_id,
+        "session_id": detail.session_id,
+        "delivery_id": detail.delivery.delivery_id,
+        "event": detail.event,
+    }
     try:
         artifact = archive_session_artifact(
             event,

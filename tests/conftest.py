@@ -11,6 +11,9 @@ import pytest
 
 from cli.webhook_signing import WebhookSigner
 
+# The figures summary (scenarios, hostile inputs, load) printed at the end of every run.
+from tests.support.figures import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
+
 EVENTS_DIR = Path(__file__).parent / "events"
 
 

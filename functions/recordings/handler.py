@@ -33,6 +33,7 @@ def record_handler(record: WebhookQueueRecord) -> None:
         "meeting_id": detail.meeting_id,
         "session_id": detail.session_id,
         "recording_id": event.recording.the_id,
+        "delivery_id": detail.delivery.delivery_id,
     }
     try:
         records = archive_recording_event(

@@ -32,6 +32,7 @@ def record_handler(record: WebhookQueueRecord) -> None:
             "key": stored.key,
             "meeting_id": detail.meeting_id,
             "session_id": detail.session_id,
+            "delivery_id": detail.delivery.delivery_id,
             "event": detail.event,
         },
     )
