@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 import time
 import uuid
@@ -12,10 +13,17 @@ from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
 
-# Powertools keeps per-invocation state in module globals (logger keys, metric sets, the
-# resolver's current event), as Lambda runs one invocation per environment at a time.
-# Local mode honours that by running one invocation at a time in the whole process.
-INVOCATION_LOCK = threading.RLock()
+# Lambda runs one invocation per execution environment at a time, and handlers rely on it (batch
+# processors and idempotency configs are module globals). Local mode gives each function one
+# environment: invocations of one function run one at a time; different functions run side by
+# side, so the webhook endpoint is not held up behind a recording download.
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _environment_lock(function_name: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(function_name, threading.Lock())
 
 
 @dataclass
@@ -46,7 +54,19 @@ def load_handler(dotted: str) -> Handler:
 
 
 def invoke(handler: Handler, event: dict[str, Any], *, function_name: str, timeout_seconds: int = 30) -> Any:
-    with INVOCATION_LOCK:
-        return handler(
-            event, LocalLambdaContext(function_name=function_name, timeout_seconds=timeout_seconds)
-        )
+    with _environment_lock(function_name):
+        try:
+            return handler(
+                event, LocalLambdaContext(function_name=function_name, timeout_seconds=timeout_seconds)
+            )
+        finally:
+            _drop_unpublished_metrics()
+
+
+def _drop_unpublished_metrics() -> None:
+    """With POWERTOOLS_METRICS_DISABLED (local mode) Powertools neither prints nor clears the
+    metric set, so it would grow across invocations; Lambda's flush clears it after each one."""
+    from shared.observability import metrics
+
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+        metrics.clear_metrics()

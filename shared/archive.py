@@ -1,10 +1,15 @@
-"""Archiving of raw webhook bodies (the sessions consumer's first job)."""
+"""The sessions consumer's work: raw webhook bodies under ``events/``, and the session record."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from shared.adapters.s3 import ArchiveStore, StoredObject
 from shared.envelope import WebhookDetail
 from shared.keys import event_key
+
+if TYPE_CHECKING:
+    from shared.session_recorder import SessionRecorder
 
 
 def raw_event_key(detail: WebhookDetail) -> str:
@@ -35,3 +40,16 @@ def archive_raw_event(detail: WebhookDetail, store: ArchiveStore) -> StoredObjec
     return store.put_bytes(
         raw_event_key(detail), detail.body.to_bytes(), content_type=content_type, metadata=metadata
     )
+
+
+def take_in_event(
+    detail: WebhookDetail, *, store: ArchiveStore, recorder: SessionRecorder
+) -> StoredObject | None:
+    """Archive a webhook body as received, then fold the event into its session's record.
+
+    Events the pipeline synthesized (reconciliation, backfill) only feed the record (meeting title,
+    times): ``events/`` holds bodies RealtimeKit sent and signed, nothing else. Returns the stored
+    raw object, or None for a synthesized event."""
+    stored = None if detail.synthesized else archive_raw_event(detail, store)
+    recorder.record_event(detail)
+    return stored

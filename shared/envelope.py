@@ -25,6 +25,11 @@ _DETAIL_TYPE_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 MAX_JSON_DEPTH = 64
 
 
+# Events we make ourselves (the reconciliation sweep, the CLI's backfill) carry one of these as
+# ``delivery.signatureHeader`` instead of the header a verified webhook arrived with.
+SYNTHESIZED_BY = ("reconcile", "backfill")
+
+
 class Delivery(BaseModel):
     model_config = ConfigDict(populate_by_name=True, frozen=True)
 
@@ -67,6 +72,11 @@ class WebhookDetail(BaseModel):
     parse_error: str | None = Field(alias="parseError")
     payload: Any = None
     body: RawBody
+
+    @property
+    def synthesized(self) -> bool:
+        """Made by the pipeline from RealtimeKit's REST API, not a webhook RealtimeKit signed."""
+        return self.delivery.signature_header in SYNTHESIZED_BY
 
     @property
     def detail_type(self) -> str:

@@ -42,19 +42,14 @@ def _valid(detail_type: str, **payload: Any) -> dict[str, Any]:
     return {"source": [EVENT_SOURCE], "detail-type": [detail_type], "detail": detail}
 
 
-# ``delivery.signatureHeader`` of the events reconciliation synthesizes (``shared.reconcile``): they
-# go to the artifact consumers like a webhook, but not to the sessions consumer, whose ``events/``
-# archive and session record hold only bodies RealtimeKit sent and signed.
+# ``delivery.signatureHeader`` of the events reconciliation synthesizes (``shared.reconcile``).
 RECONCILE_SIGNATURE_HEADER = "reconcile"
 
 SESSIONS = ConsumerRoute(
     name="sessions",
     description="every webhook, including unknown and unparsed ones: raw archive and session record",
     handler_module="functions.sessions.handler",
-    event_pattern={
-        "source": [EVENT_SOURCE],
-        "detail": {"delivery": {"signatureHeader": [{"anything-but": [RECONCILE_SIGNATURE_HEADER]}]}},
-    },
+    event_pattern={"source": [EVENT_SOURCE]},
     timeout_seconds=30,
     memory_mb=256,
 )

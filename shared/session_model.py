@@ -74,6 +74,9 @@ class SeenEvent:
     digest: str
     event: str
     payload: dict[str, Any]
+    # Made by the pipeline (reconciliation, backfill): it informs the session's metadata but is not
+    # counted as a webhook, so the manifest does not depend on whether a sweep happened to run.
+    synthesized: bool = False
 
 
 @dataclass
@@ -145,7 +148,8 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
     recordings: dict[str, dict[str, Any]] = {}
     by_type: dict[str, int] = {}
     for model, seen in ordered:
-        by_type[seen.event] = by_type.get(seen.event, 0) + 1
+        if not seen.synthesized:
+            by_type[seen.event] = by_type.get(seen.event, 0) + 1
         meeting = getattr(model, "meeting", None)
         title = getattr(model, "title", None) or (meeting.title if meeting else None) or title
         if meeting is not None:
@@ -229,7 +233,7 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             for path, (data, _) in sorted(files.items())
         ],
         "transcriptTimeBase": transcript.time_base if transcript else None,
-        "events": {"count": len(facts.events), "byType": dict(sorted(by_type.items()))},
+        "events": {"count": sum(by_type.values()), "byType": dict(sorted(by_type.items()))},
     }
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
     return SessionOutputs(files=files)

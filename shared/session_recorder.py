@@ -36,7 +36,12 @@ class SessionRecorder:
             detail.valid and detail.meeting_id and detail.session_id and isinstance(detail.payload, dict)
         ):
             return False
-        seen = SeenEvent(digest=detail.delivery.body_sha256, event=detail.event or "", payload=detail.payload)
+        seen = SeenEvent(
+            digest=detail.delivery.body_sha256,
+            event=detail.event or "",
+            payload=detail.payload,
+            synthesized=detail.synthesized,
+        )
         self._store.add_event(detail.meeting_id, detail.session_id, seen)
         self.publish(detail.meeting_id, detail.session_id)
         return True

@@ -1,5 +1,5 @@
 """Sessions consumer: every verified webhook body archived under its session's events/ folder,
-then folded into the session record, which rewrites session.json and the participant files."""
+then folded into the session record, which rewrites session.json and the files derived from it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import runtime
-from shared.archive import archive_raw_event
+from shared.archive import take_in_event
 from shared.observability import logger, metrics
 from shared.queue_records import WebhookQueueRecord
 from shared.tracing import tracer
@@ -24,12 +24,12 @@ processor = BatchProcessor(
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
     detail = record.body.detail
-    stored = archive_raw_event(detail, runtime.archive_store())
-    runtime.session_recorder().record_event(detail)
+    stored = take_in_event(detail, store=runtime.archive_store(), recorder=runtime.session_recorder())
     logger.info(
-        "event archived",
+        "event taken in",
         extra={
-            "key": stored.key,
+            "key": stored.key if stored else None,
+            "synthesized_by": detail.delivery.signature_header if detail.synthesized else None,
             "meeting_id": detail.meeting_id,
             "session_id": detail.session_id,
             "delivery_id": detail.delivery.delivery_id,

@@ -40,9 +40,8 @@ class SessionStore:
         )
 
     def add_event(self, meeting_id: str, session_id: str, event: SeenEvent) -> None:
-        self._put(
-            meeting_id, session_id, f"event#{event.digest}", {"event": event.event, "payload": event.payload}
-        )
+        data = {"event": event.event, "payload": event.payload, "synthesized": event.synthesized}
+        self._put(meeting_id, session_id, f"event#{event.digest}", data)
 
     def put_artifact(self, meeting_id: str, session_id: str, record: ArtifactRecord) -> None:
         self._put(
@@ -91,7 +90,10 @@ class SessionStore:
                 if sk.startswith("event#"):
                     facts.events.append(
                         SeenEvent(
-                            digest=sk.removeprefix("event#"), event=data["event"], payload=data["payload"]
+                            digest=sk.removeprefix("event#"),
+                            event=data["event"],
+                            payload=data["payload"],
+                            synthesized=bool(data.get("synthesized")),
                         )
                     )
                 elif sk.startswith("artifact#"):

@@ -191,10 +191,10 @@ def test_backstop_schedule_invokes_the_reconcile_function(synthesized: Synthesiz
     )
 
 
-def test_sessions_rule_leaves_out_reconcile_events(synthesized: Synthesized) -> None:
+def test_sessions_rule_takes_every_event_including_synthesized_ones(synthesized: Synthesized) -> None:
     rule = synthesized.stack.workers.consumers["sessions"].rule
     pattern = synthesized.resources[synthesized.logical_id(rule)]["Properties"]["EventPattern"]
-    assert pattern["detail"] == {"delivery": {"signatureHeader": [{"anything-but": ["reconcile"]}]}}
+    assert pattern == {"source": ["realtimekit"]}
 
 
 def test_reconcile_role_reads_sessions_and_the_secret_and_puts_events_only(synthesized: Synthesized) -> None:

@@ -102,3 +102,15 @@ def test_session_without_end_is_live() -> None:
     )
     assert manifest["session"]["state"] == "live"
     assert manifest["session"]["endedAt"] is None
+
+
+def test_synthesized_events_inform_metadata_but_are_not_counted_as_webhooks() -> None:
+    transcript = next(e for e in EVENTS if e.event == "meeting.transcript")
+    made_up = SeenEvent(digest="f" * 64, event=transcript.event, payload=transcript.payload, synthesized=True)
+    alone = json.loads(
+        build_outputs(SessionFacts(MEETING.meeting_id, MEETING.session_id, [made_up])).manifest
+    )
+    assert alone["meeting"]["title"] == MEETING.title
+    assert alone["events"] == {"count": 0, "byType": {}}
+    with_real = outputs_for([*EVENTS, made_up], ARTIFACTS)
+    assert with_real == REFERENCE
