@@ -19,7 +19,8 @@ MAX_BODY_BYTES_LIMIT = 100 * 1024
 
 
 class _Settings(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # defer_build: each function builds only the settings model it reads (cold start).
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -9,7 +9,6 @@ import binascii
 import json
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
@@ -74,6 +73,8 @@ class StaticPublicKey:
 
 
 def _http_get(url: str, timeout: float) -> bytes:
+    import urllib.request  # only on a key fetch: keeps it off the ingest cold start
+
     request = urllib.request.Request(url, headers={"accept": "application/json"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (https URL from settings)
         data: bytes = response.read(256 * 1024)

@@ -1,31 +1,37 @@
 """The Lambda assets, built without Docker, hold everything the handlers import.
 
-The deployed layer is aarch64/CPython 3.14, so its compiled modules (pydantic_core, cryptography,
+The deployed layer is aarch64/CPython 3.11, so its compiled modules (pydantic_core, cryptography,
 cffi) cannot load on this machine. The import test therefore builds the SAME locked requirement
 set for this machine (x86_64, this interpreter's version) and imports each handler in a fresh
 interpreter whose only import paths are: the code asset, that layer, a directory with just the
 packages the Lambda runtime provides (boto3, botocore, s3transfer), and the standard library.
 Then it checks that every distribution the import loaded from the layer is also in the aarch64
-layer. The first run downloads wheels from PyPI (~60 MB); later runs reuse build/lambda."""
+layer. Both deployed assets ship bytecode compiled by the build interpreter when it is the
+runtime's CPython version (hash-based, unchecked .pyc): the bytecode tests check that. The first run
+downloads wheels from PyPI (~60 MB); later runs reuse build/lambda."""
 
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra.lambda_assets import (
     BUILD_ROOT,
     RUNTIME_PROVIDED_PACKAGES,
+    BytecodePlan,
     LambdaAssetDirs,
     build_lambda_assets,
     build_layer,
+    bytecode_plan,
 )
 from infra.lambda_defaults import RUNTIME_PYTHON_VERSION
 from shared.routing import INGEST_HANDLER, ROUTES
@@ -36,6 +42,9 @@ HANDLER_MODULES = [INGEST_HANDLER.rsplit(".", 1)[0], *(route.handler_module for 
 HOST_PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 HOST_PLATFORM = "x86_64-manylinux2014"
 ELF_MACHINE_AARCH64 = 183
+RUNTIME_PY_TAG = "cp" + RUNTIME_PYTHON_VERSION.replace(".", "")  # "cp311"
+PYC_FLAGS_UNCHECKED_HASH = 0b01  # PEP 552: bit 0 hash-based, bit 1 check_source (off)
+INGEST_MODULE = INGEST_HANDLER.rsplit(".", 1)[0]
 
 # Runs in a fresh interpreter started with -S -E (no site-packages, no PYTHON* variables) in an
 # empty directory; argv: module, then the allowed import roots.
@@ -89,11 +98,41 @@ def top_level_names(site: Path) -> set[str]:
     return names
 
 
+def deployed_bytecode_plan() -> BytecodePlan:
+    plan = bytecode_plan(RUNTIME_PYTHON_VERSION)
+    if plan is None:
+        pytest.skip(
+            f"this interpreter cannot compile for Python {RUNTIME_PYTHON_VERSION}: assets ship no bytecode"
+        )
+    return plan
+
+
+def bytecode_mismatches(root: Path, plan: BytecodePlan | None) -> dict[str, list[str]]:
+    """Compiled files other than exactly one ``__pycache__/<stem>.<tag>.pyc`` per ``.py`` (none
+    without a plan): stray (another version, an optimization level, no source) and missing."""
+    expected = set()
+    if plan is not None:
+        expected = {
+            source.parent / "__pycache__" / f"{source.stem}.{plan.cache_tag}.pyc"
+            for source in root.rglob("*.py")
+        }
+    compiled = {p for p in root.rglob("*") if p.suffix in {".pyc", ".pyo"}}
+    caches = set(root.rglob("__pycache__"))
+    return {
+        "stray": sorted(str(p.relative_to(root)) for p in compiled - expected),
+        "missing": sorted(str(p.relative_to(root)) for p in expected - compiled),
+        "stray cache dirs": sorted(
+            str(p.relative_to(root)) for p in caches - {pyc.parent for pyc in expected}
+        ),
+    }
+
+
 def test_code_asset_holds_only_functions_and_shared(assets: HostAssets) -> None:
+    """Sources, and the bytecode compiled for the runtime: no tests, no other caches."""
     code = assets.deployed.code
     assert {entry.name for entry in code.iterdir()} == {"functions", "shared"}
-    stray = [p for p in code.rglob("*") if p.name == "__pycache__" or p.suffix in {".pyc", ".pyo"}]
-    assert stray == []
+    plan = bytecode_plan(RUNTIME_PYTHON_VERSION)
+    assert bytecode_mismatches(code, plan) == {"stray": [], "missing": [], "stray cache dirs": []}
     for module in HANDLER_MODULES:
         assert (code / (module.replace(".", "/") + ".py")).is_file(), module
 
@@ -107,12 +146,79 @@ def test_layer_leaves_out_what_the_runtime_provides(assets: HostAssets) -> None:
 def test_layer_extensions_are_built_for_lambda_arm64(assets: HostAssets) -> None:
     extensions = list((assets.deployed.layer / "python").rglob("*.so"))
     assert extensions, "pydantic_core and cryptography ship compiled modules"
-    py_tag = "cpython-" + RUNTIME_PYTHON_VERSION.replace(".", "")
+    assert RUNTIME_PY_TAG == "cp311"
+    py_tag = "cpython-311"
     for extension in extensions:
         header = extension.read_bytes()[:20]
         assert header[:4] == b"\x7fELF", extension
         assert int.from_bytes(header[18:20], "little") == ELF_MACHINE_AARCH64, extension
         assert py_tag in extension.name or ".abi3." in extension.name, extension
+
+
+def test_layer_wheels_are_tagged_for_the_runtime(assets: HostAssets) -> None:
+    """Every installed wheel is pure Python, cp311 for aarch64, or abi3 (from a CPython <= 3.11)."""
+    wrong = {}
+    for wheel in (assets.deployed.layer / "python").glob("*.dist-info/WHEEL"):
+        tags = [
+            line.split(":", 1)[1].strip()
+            for line in wheel.read_text().splitlines()
+            if line.startswith("Tag:")
+        ]
+        assert tags, wheel
+        for tag in tags:
+            python, abi, platform = tag.split("-")
+            if abi == "none" and platform == "any":
+                continue
+            ok_python = python == RUNTIME_PY_TAG or (
+                abi == "abi3" and python.startswith("cp3") and int(python[3:]) <= int(RUNTIME_PY_TAG[3:])
+            )
+            if not (ok_python and abi in {RUNTIME_PY_TAG, "abi3"} and platform.endswith("aarch64")):
+                wrong[wheel.parent.name] = tag
+    assert wrong == {}
+
+
+def test_layer_holds_exactly_the_runtime_bytecode(assets: HostAssets) -> None:
+    plan = deployed_bytecode_plan()
+    layer = assets.deployed.layer / "python"
+    assert bytecode_mismatches(layer, plan) == {"stray": [], "missing": [], "stray cache dirs": []}
+
+
+def pyc_problem(source: Path, plan: BytecodePlan) -> str | None:
+    """Why ``source``'s shipped bytecode would not be used as is by the runtime, or None."""
+    pyc = source.parent / "__pycache__" / f"{source.stem}.{plan.cache_tag}.pyc"
+    if not pyc.is_file():
+        return "no pyc"
+    header = pyc.read_bytes()[:16]
+    if header[:4] != importlib.util.MAGIC_NUMBER:
+        return f"magic {header[:4]!r}"
+    flags = int.from_bytes(header[4:8], "little")
+    if flags != PYC_FLAGS_UNCHECKED_HASH:
+        return f"flags {flags:#04b} (want 0b01: hash-based, unchecked)"
+    if header[8:16] != importlib.util.source_hash(source.read_bytes()):
+        return "source hash does not match the shipped source"
+    return None
+
+
+def test_ingest_imports_ship_unchecked_hash_bytecode(assets: HostAssets, tmp_path: Path) -> None:
+    """Every module the ingest handler imports from the assets has a cpython-311 pyc that matches
+    its source and is never re-validated (the cold start neither compiles nor stats sources)."""
+    plan = deployed_bytecode_plan()
+    assert plan.cache_tag == "cpython-311"
+    code, layer = assets.deployed.code, assets.deployed.layer / "python"
+    for required in (code / "shared" / "ingest.py", code / "functions" / "ingest" / "handler.py"):
+        assert pyc_problem(required, plan) is None, required
+    assert pyc_problem(layer / "pydantic" / "main.py", plan) is None
+
+    probe = run_import_probe(assets, INGEST_MODULE, tmp_path)
+    host_layer = assets.host_layer / "python"
+    imported = [Path(path) for path in probe["loaded"].values() if path.endswith(".py")]
+    from_code = [code / p.relative_to(code) for p in imported if p.is_relative_to(code)]
+    # The import ran on this machine's copy of the layer: the same files are in the deployed one.
+    from_layer = [layer / p.relative_to(host_layer) for p in imported if p.is_relative_to(host_layer)]
+    assert code / "shared" / "ingest.py" in from_code
+    assert layer / "pydantic" / "main.py" in from_layer
+    problems = {str(source): pyc_problem(source, plan) for source in from_code + from_layer}
+    assert {source: problem for source, problem in problems.items() if problem} == {}
 
 
 def test_layer_versions_match_the_lock(assets: HostAssets) -> None:
@@ -123,8 +229,7 @@ def test_layer_versions_match_the_lock(assets: HostAssets) -> None:
         assert f'name = "{normalized}"\nversion = "{version}"' in lock, dist_info.name
 
 
-@pytest.mark.parametrize("module", HANDLER_MODULES)
-def test_handler_imports_from_the_assets_alone(assets: HostAssets, module: str, tmp_path: Path) -> None:
+def run_import_probe(assets: HostAssets, module: str, cwd: Path) -> dict[str, Any]:
     code, layer, provided = (
         assets.deployed.code,
         assets.host_layer / "python",
@@ -139,7 +244,7 @@ def test_handler_imports_from_the_assets_alone(assets: HostAssets, module: str, 
     }
     result = subprocess.run(
         [sys.executable, "-S", "-E", "-B", "-c", IMPORT_PROBE, module, str(code), str(layer), str(provided)],
-        cwd=tmp_path,  # an empty directory: the repo's own packages are not importable from here
+        cwd=cwd,  # an empty directory: the repo's own packages are not importable from here
         env=env,
         capture_output=True,
         text=True,
@@ -147,7 +252,18 @@ def test_handler_imports_from_the_assets_alone(assets: HostAssets, module: str, 
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    probe = json.loads(result.stdout.splitlines()[-1])
+    probe: dict[str, Any] = json.loads(result.stdout.splitlines()[-1])
+    return probe
+
+
+@pytest.mark.parametrize("module", HANDLER_MODULES)
+def test_handler_imports_from_the_assets_alone(assets: HostAssets, module: str, tmp_path: Path) -> None:
+    code, layer, provided = (
+        assets.deployed.code,
+        assets.host_layer / "python",
+        assets.runtime_provided / "python",
+    )
+    probe = run_import_probe(assets, module, tmp_path)
     roots = (str(code), str(layer), str(provided))
     stdlib_prefix = str(Path(os.__file__).parent)
     outside = {

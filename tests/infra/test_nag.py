@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Validations
+from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
 
@@ -50,3 +51,17 @@ def test_signature_based_auth_is_what_acknowledges_apig4(synthesized: Synthesize
     reasons = [r for where, r in _acknowledgments(synthesized.stack).items() if "AwsSolutions-APIG4" in where]
     assert reasons
     assert all("signature" in reason for reason in reasons)
+
+
+def test_older_runtime_is_acknowledged_on_every_function_for_bytecode(synthesized: Synthesized) -> None:
+    """AwsSolutions-L1 (latest runtime) is accepted on our functions only, and for the bytecode."""
+    functions = [c for c in synthesized.stack.node.find_all() if isinstance(c, lambda_.Function)]
+    assert functions
+    acknowledgments = _acknowledgments(synthesized.stack)
+    l1 = {
+        where.split(" ")[0]: reason
+        for where, reason in acknowledgments.items()
+        if where.endswith("AwsSolutions-L1")
+    }
+    assert set(l1) == {function.node.path for function in functions}
+    assert all("bytecode" in reason and "cold start" in reason for reason in l1.values())
