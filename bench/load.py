@@ -5,10 +5,10 @@ Reports the accepted rate while sending, p50/p99 acknowledgement latency (POST t
 every distinct body was archived exactly once under ``events/`` (one object and one S3 version per
 body: no loss, no duplicate write), with the time the consumers took to drain.
 
-Local mode runs one handler invocation at a time in the process (``cli.lambda_runtime.
-INVOCATION_LOCK``: Powertools keeps per-invocation state in globals), so the ingest function and the
-consumers share one lane and the figures bound this machine's local mode, not a deployment where
-each invocation has its own Lambda environment.
+Local mode gives each function one execution environment (``cli.lambda_runtime``): the ingest
+function verifies one webhook at a time, in one process that shares the cores and the GIL with
+moto and the consumers, so the figures bound this machine's local mode, not a deployment where
+each concurrent invocation has its own Lambda environment.
 
 Usage: python -m bench.load [--webhooks 2000] [--senders 50] [--sessions 100] [--timeout 600]
 """
