@@ -95,7 +95,8 @@ class TransferConfig:
     min_part_size: int = 8 * MiB
     # Leave headroom under S3's 10,000 so a source slightly larger than announced still fits.
     max_parts: int = 9_000
-    concurrency: int = 5  # parts uploading (and, with range_streams, downloading) at once; see docs/transfer.md
+    # Parts uploading (and, with range_streams, downloading) at once; docs/transfer.md says why 5.
+    concurrency: int = 5
     # S3's per-part check. CRC32 (zlib, ~2x faster than SHA-256 here) catches transport corruption as
     # well; the full-object SHA-256 is computed by us in stream order whatever this says.
     part_checksum: PartChecksum = "CRC32"
