@@ -11,14 +11,11 @@ from collections.abc import Mapping
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_lambda_event_sources as event_sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.lambda_defaults import FunctionSpec, LambdaPackaging, python_function
-from infra.nag import acknowledge
-from infra.workers import Consumer, event_pattern_of
-from shared.routing import DLQ_RETENTION_DAYS, RECONCILE
+from infra.lambda_defaults import LambdaPackaging
+from infra.workers import Consumer, ConsumerWorker
+from shared.routing import RECONCILE
 
 
 class ReconcileSweep(Construct):
@@ -35,58 +32,21 @@ class ReconcileSweep(Construct):
         log_level: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        route = RECONCILE
-        self.dead_letter_queue = sqs.Queue(
+        # The same rule -> queue (+ DLQ) -> function as every consumer, with a delivery delay.
+        self.worker = ConsumerWorker(
             self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(DLQ_RETENTION_DAYS),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "SQS3",
-            "This queue is the dead-letter queue of the reconcile queue; it has a depth alarm and is "
-            "redriven by hand after a fix.",
-        )
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            delivery_delay=Duration.seconds(delay_seconds),
-            visibility_timeout=Duration.seconds(route.visibility_timeout_seconds),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.dead_letter_queue, max_receive_count=route.max_receive_count
-            ),
-        )
-        self.rule = events.Rule(
-            self,
-            "Rule",
-            event_bus=bus,
-            description=route.description[:512],
-            event_pattern=event_pattern_of(route.event_pattern),
-            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue)],
-        )
-        self.function = python_function(
-            self,
-            "Function",
-            spec=FunctionSpec(
-                name=route.name,
-                handler=route.lambda_handler,
-                timeout_seconds=route.timeout_seconds,
-                memory_mb=route.memory_mb,
-                description=f"meeting-vault {route.name}: {route.description}",
-                environment=environment,
-            ),
+            "Worker",
+            route=RECONCILE,
+            bus=bus,
             packaging=packaging,
+            environment=environment,
             log_level=log_level,
+            delivery_delay_seconds=delay_seconds,
         )
-        self.function.add_event_source(
-            event_sources.SqsEventSource(
-                self.queue, batch_size=route.batch_size, report_batch_item_failures=True
-            )
-        )
+        self.queue = self.worker.queue
+        self.dead_letter_queue = self.worker.dead_letter_queue
+        self.rule = self.worker.rule
+        self.function = self.worker.function
         self.schedule: events.Rule | None = None
         if schedule_minutes > 0:
             # On the default bus: scheduled rules cannot live on a custom bus.
@@ -100,4 +60,4 @@ class ReconcileSweep(Construct):
 
     @property
     def consumer(self) -> Consumer:
-        return Consumer(RECONCILE, self.queue, self.dead_letter_queue, self.rule, self.function)
+        return self.worker.consumer

@@ -65,6 +65,7 @@ class ConsumerWorker(Construct):
         packaging: LambdaPackaging,
         environment: Mapping[str, str],
         log_level: str,
+        delivery_delay_seconds: int = 0,  # hold each event back this long (SQS max 900 s)
     ) -> None:
         super().__init__(scope, construct_id)
         self.route = route
@@ -86,6 +87,7 @@ class ConsumerWorker(Construct):
             "Queue",
             encryption=sqs.QueueEncryption.SQS_MANAGED,  # SSE-SQS: EventBridge can send to it
             enforce_ssl=True,
+            delivery_delay=Duration.seconds(delivery_delay_seconds) if delivery_delay_seconds else None,
             visibility_timeout=Duration.seconds(route.visibility_timeout_seconds),
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=self.dead_letter_queue, max_receive_count=route.max_receive_count
