@@ -15,7 +15,9 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.adapters.realtimekit import RealtimeKitClient
 from shared.artifact_fetch import ArtifactFetcher, ArtifactGone, Link
-from shared.events import RecordingStatusUpdate
+from shared.artifact_report import log_keys, report, report_gone
+from shared.envelope import WebhookDetail
+from shared.events import RecordingStatusUpdate, parse_event
 from shared.keys import safe_file_name, safe_id, session_prefix
 from shared.session_model import ArtifactRecord, ArtifactState
 from shared.transfer import MEDIA_TYPES, TransferRequest
@@ -229,4 +231,27 @@ def archive_recording_event(
     records = [ArtifactRecord.model_validate(r) for r in outcome["records"]]
     for artifact in records:
         record(job.meeting_id, job.session_id, artifact)
+    return records
+
+
+def archive_and_report(detail: WebhookDetail) -> list[ArtifactRecord]:
+    """The recordings consumer's record handler: parse, archive once, log and count each file."""
+    from shared import runtime
+
+    event = parse_event(detail.payload)
+    if not isinstance(event, RecordingStatusUpdate):
+        raise TypeError(f"recordings queue got {detail.event}")
+    keys = log_keys(detail, recording_id=event.recording.the_id)
+    try:
+        records = archive_recording_event(
+            event,
+            once=runtime.archive_recording_once(),
+            archiver=runtime.recording_archiver(),
+            record=runtime.session_recorder().record_artifact,
+        )
+    except ArtifactGone as exc:
+        report_gone(keys, exc)
+        raise
+    for artifact in records:
+        report(artifact, keys)
     return records

@@ -11,19 +11,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict
 
 from shared.adapters.realtimekit import ArtifactLink, RealtimeKitClient
 from shared.adapters.s3 import ArchiveStore
 from shared.artifact_fetch import ArtifactFetcher, ArtifactGone, Link
+from shared.artifact_report import log_keys, report, report_gone
 from shared.envelope import WebhookDetail
 from shared.events import ChatSynced, MeetingSummary, MeetingTranscript, parse_event
 from shared.keys import safe_id, session_prefix
 from shared.normalize.chat import parse_chat
 from shared.normalize.errors import EmptyArtifactError, NormalizeError
 from shared.normalize.transcript import parse_transcript
-from shared.observability import logger, metrics
 from shared.session_model import CHAT_SOURCE, TRANSCRIPT_SOURCE, ArtifactRecord, ArtifactState
 
 SUMMARY = "summary/summary"
@@ -203,12 +202,7 @@ def archive_and_report(
     event = parse_event(detail.payload)
     if not isinstance(event, expected):
         raise TypeError(f"{expected.__name__} queue got {detail.event}")
-    ids = {
-        "meeting_id": detail.meeting_id,
-        "session_id": detail.session_id,
-        "delivery_id": detail.delivery.delivery_id,
-        "event": detail.event,
-    }
+    keys = log_keys(detail)
     try:
         artifact = archive_session_artifact(
             event,
@@ -217,14 +211,7 @@ def archive_and_report(
             record=runtime.session_recorder().record_artifact,
         )
     except ArtifactGone as exc:
-        logger.error("artifact is gone from RealtimeKit", extra={**ids, "error": str(exc)})
-        metrics.add_metric(name="ArtifactFailed", unit=MetricUnit.Count, value=1)
+        report_gone(keys, exc)
         raise
-    if artifact.state is ArtifactState.ARCHIVED:
-        logger.info("artifact archived", extra={**ids, "key": artifact.key, "bytes": artifact.bytes})
-        metrics.add_metric(name="ArtifactArchived", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="BytesArchived", unit=MetricUnit.Bytes, value=artifact.bytes or 0)
-    else:
-        logger.error("artifact failed", extra={**ids, "reason": artifact.reason, "error": artifact.message})
-        metrics.add_metric(name="ArtifactFailed", unit=MetricUnit.Count, value=1)
+    report(artifact, keys)
     return artifact

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import runtime
-from shared.artifact_fetch import ArtifactGone
-from shared.events import RecordingStatusUpdate, parse_event
 from shared.observability import logger, metrics
 from shared.queue_records import WebhookQueueRecord
-from shared.recordings import archive_recording_event
+from shared.recordings import archive_and_report
 from shared.tracing import tracer
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
@@ -25,34 +22,7 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    detail = record.body.detail
-    event = parse_event(detail.payload)
-    if not isinstance(event, RecordingStatusUpdate):
-        raise TypeError(f"recordings queue got {detail.event}")
-    ids = {
-        "meeting_id": detail.meeting_id,
-        "session_id": detail.session_id,
-        "recording_id": event.recording.the_id,
-        "delivery_id": detail.delivery.delivery_id,
-    }
-    try:
-        records = archive_recording_event(
-            event,
-            once=runtime.archive_recording_once(),
-            archiver=runtime.recording_archiver(),
-            record=runtime.session_recorder().record_artifact,
-        )
-    except ArtifactGone as exc:
-        logger.error("recording is gone from RealtimeKit", extra={**ids, "error": str(exc)})
-        metrics.add_metric(name="ArtifactFailed", unit=MetricUnit.Count, value=1)
-        raise
-    for artifact in records:
-        logger.info(
-            "recording archived",
-            extra={**ids, "key": artifact.key, "bytes": artifact.bytes, "state": artifact.state},
-        )
-        metrics.add_metric(name="ArtifactArchived", unit=MetricUnit.Count, value=1)
-        metrics.add_metric(name="BytesArchived", unit=MetricUnit.Bytes, value=artifact.bytes or 0)
+    archive_and_report(record.body.detail)
 
 
 @logger.inject_lambda_context
