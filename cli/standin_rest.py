@@ -501,6 +501,21 @@ def install(standin: RealtimeKitStandin, state: StandinRestState) -> None:
     standin.rest_routes.append(_RestApi(standin, state))
 
 
+def sample_recording(meeting: SampleMeeting) -> StandinRecording:
+    """The sample meeting's recording as ``GET /recordings/{id}`` describes it."""
+    return StandinRecording(
+        id=meeting.recording_id,
+        meeting_id=meeting.meeting_id,
+        session_id=meeting.session_id,
+        file_name="recording.mp4",
+        output_file_name="weekly-sync.mp4",
+        audio_file_name="recording.mp3",
+        started_time=meeting.started_at,
+        stopped_time=meeting.ended_at,
+        recording_duration=1798,
+    )
+
+
 def install_sample_meeting(
     standin: RealtimeKitStandin,
     meeting: SampleMeeting,
@@ -512,17 +527,7 @@ def install_sample_meeting(
     pipeline can refresh an expired URL or fetch what a webhook lacked."""
     del urls  # the stand-in hosts the files under their names; the REST answers point at them
     state = StandinRestState(api_token=api_token)
-    state.recordings[meeting.recording_id] = StandinRecording(
-        id=meeting.recording_id,
-        meeting_id=meeting.meeting_id,
-        session_id=meeting.session_id,
-        file_name="recording.mp4",
-        output_file_name="weekly-sync.mp4",
-        audio_file_name="recording.mp3",
-        started_time=meeting.started_at,
-        stopped_time=meeting.ended_at,
-        recording_duration=1798,
-    )
+    state.recordings[meeting.recording_id] = sample_recording(meeting)
     state.sessions[meeting.session_id] = StandinSession(
         id=meeting.session_id,
         meeting_id=meeting.meeting_id,

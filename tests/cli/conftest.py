@@ -21,7 +21,7 @@ from cli.local_workers import sqs_event
 from cli.main import main
 from cli.sample_meeting import SampleMeeting
 from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRecording, StandinRestState, StandinSession, install
+from cli.standin_rest import StandinRecording, StandinRestState, StandinSession, install, sample_recording
 from cli.target import output_label
 from cli.webhook_signing import WebhookSigner
 from shared import runtime
@@ -266,17 +266,7 @@ def archive_sample_meeting(env: Env) -> None:
     """The sample meeting's webhooks through the bus and every consumer: a complete session folder."""
     session = add_session(env, MEETING.session_id, recording=False)
     session.title = MEETING.title
-    env.rest.recordings[MEETING.recording_id] = StandinRecording(
-        id=MEETING.recording_id,
-        meeting_id=MEETING.meeting_id,
-        session_id=MEETING.session_id,
-        file_name="recording.mp4",
-        output_file_name="weekly-sync.mp4",
-        audio_file_name="recording.mp3",
-        started_time=MEETING.started_at,
-        stopped_time=MEETING.ended_at,
-        recording_duration=1798,
-    )
+    env.rest.recordings[MEETING.recording_id] = sample_recording(MEETING)
     urls = {name: f"{env.standin.base_url}/files/{name}" for name in MEETING.files()}
     publish_webhooks(env.stack, MEETING.webhooks(urls))
     drain(env.stack)
