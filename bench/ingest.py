@@ -40,8 +40,8 @@ OURS = """
 import json, os, time
 t = time.perf_counter()
 import functions.ingest.handler as ingest
-from shared import runtime
-publisher = runtime.ingestor()._publisher
+from shared import wiring
+publisher = wiring.ingestor()._publisher
 publisher.client.put_events = lambda **_: {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]}
 class Context:
     function_name, memory_limit_in_mb, aws_request_id = "ingest", 512, "r"
@@ -65,8 +65,8 @@ def cold_start_seconds(code: str, runs: int, env: dict[str, str]) -> list[float]
 def cpu_per_event(events: int, pem: str, signer: object) -> tuple[float, float]:
     from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: F401 - loaded before timing
 
-    from shared.ingest import WebhookIngestor, WebhookRequest
-    from shared.signature import (
+    from shared.ingest.ack import WebhookIngestor, WebhookRequest
+    from shared.ingest.signature import (
         SignatureVerifier,
         StaticPublicKey,
         is_valid_signature,
@@ -112,7 +112,7 @@ def main() -> None:
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))
-    from cli.webhook_signing import WebhookSigner
+    from local.signing import WebhookSigner
 
     signer = WebhookSigner.generate()
     env = {

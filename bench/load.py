@@ -5,7 +5,7 @@ Reports the accepted rate while sending, p50/p99 acknowledgement latency (POST t
 every distinct body was archived exactly once under ``events/`` (one object and one S3 version per
 body: no loss, no duplicate write), with the time the consumers took to drain.
 
-Local mode gives each function one execution environment (``cli.lambda_runtime``): the ingest
+Local mode gives each function one execution environment (``local.lambda_runtime``): the ingest
 function verifies one webhook at a time, in one process that shares the cores and the GIL with
 moto and the consumers, so the figures bound this machine's local mode, not a deployment where
 each concurrent invocation has its own Lambda environment.
@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cli.local_stack import LocalNames, LocalSettings, LocalStack
-from cli.webhook_signing import WebhookSigner
-from shared.archive import raw_event_key
-from shared.envelope import build_detail
+from local.signing import WebhookSigner
+from local.stack import LocalNames, LocalSettings, LocalStack
+from shared.ingest.envelope import build_detail
+from shared.session.intake import raw_event_key
 
 ORGANIZER = {"id": "c94c437b-592a-4a39-b9e2-47ef1451e43b", "name": "Load test"}
 

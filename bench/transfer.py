@@ -4,7 +4,7 @@ Generated files are served by the local HTTP source (tests/support/http_source.p
 moto's S3 server; both run in their own processes so their memory is not counted as ours. Every
 method runs in a fresh child process, which reports its wall time and its peak RSS (VmHWM):
 
-- engine          shared.transfer.transfer_to_s3, default TransferConfig (8 MiB parts, CRC32 part checksums)
+- engine          shared.archive.transfer.transfer_to_s3, default TransferConfig (8 MiB parts, CRC32 part checksums)
 - engine-ranged   the same with parallel ranged GETs (range_streams=True)
 - engine:k=v:...  a variant with TransferConfig fields overridden, to compare settings in one run,
                   e.g. ``engine:concurrency=4:part_checksum=SHA256`` (also ``engine-ranged:...``)
@@ -98,7 +98,7 @@ def cpu_seconds() -> float:
 
 def engine_config(method: str) -> Any:
     """``engine[-ranged][:field=value...]`` -> TransferConfig."""
-    from shared.transfer import TransferConfig
+    from shared.archive.transfer import TransferConfig
 
     name, *overrides = method.split(":")
     fields: dict[str, Any] = {"range_streams": name == "engine-ranged"}
@@ -115,8 +115,8 @@ def run_child(method: str, url: str, endpoint: str, key: str, path: str) -> dict
 
     import urllib3
 
-    from shared.transfer import TransferRequest, transfer_to_s3
-    from shared.url_policy import UrlPolicy
+    from shared.archive.transfer import TransferRequest, transfer_to_s3
+    from shared.archive.url_policy import UrlPolicy
 
     s3 = s3_client(endpoint)
     s3.list_buckets()  # warm the connection pool and the endpoint resolver
@@ -169,7 +169,7 @@ def run_child(method: str, url: str, endpoint: str, key: str, path: str) -> dict
 def upload_file_parts(s3: Any, key: str, path: Path) -> int:
     """The S3 write side alone: the engine's default requests (part size, concurrency, per-part
     checksum) with the bytes read from a local file instead of the HTTP source."""
-    from shared.transfer import TransferConfig, _part_checksum
+    from shared.archive.transfer import TransferConfig, _part_checksum
 
     config = TransferConfig()
     algorithm, member = config.part_checksum, f"Checksum{config.part_checksum}"

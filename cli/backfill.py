@@ -33,10 +33,10 @@ from cli.realtimekit_access import RealtimeKitOptions, realtimekit_access
 from cli.target import Target
 from shared.adapters.eventbridge import EventPublisher
 from shared.adapters.realtimekit import RealtimeKitClient, RecordingInfo, SessionInfo
-from shared.envelope import build_detail
-from shared.exceptions import RealtimeKitNotFound, RealtimeKitRateLimited
-from shared.keys import is_safe_id, session_prefix
-from shared.session_model import CHAT_SOURCE, TRANSCRIPT_SOURCE
+from shared.archive.keys import is_safe_id, session_prefix
+from shared.core.exceptions import RealtimeKitNotFound, RealtimeKitRateLimited
+from shared.ingest.envelope import build_detail
+from shared.session.model import CHAT_SOURCE, TRANSCRIPT_SOURCE
 
 SIGNATURE_HEADER = "backfill"  # delivery.signatureHeader of every synthesized event
 SYNTHESIZED_BY = "meeting-vault backfill"

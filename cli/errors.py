@@ -18,7 +18,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-from shared.exceptions import (
+from shared.core.exceptions import (
     MeetingVaultError,
     RealtimeKitAuthError,
     RealtimeKitError,

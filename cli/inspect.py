@@ -18,8 +18,8 @@ from botocore.exceptions import ClientError
 from cli.backfill import human_bytes
 from cli.errors import CliError
 from cli.target import Target
-from shared.adapters.session_store import SessionStore
-from shared.keys import MEETINGS_PREFIX, is_safe_id, session_prefix
+from shared.archive.keys import MEETINGS_PREFIX, is_safe_id, session_prefix
+from shared.session.store import SessionStore
 
 _KIND_LABELS = {"recording": "recording", "recording_audio": "audio", "transcript_source": "transcript"}
 _KIND_LABELS |= {"chat_source": "chat", "summary": "summary"}

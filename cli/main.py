@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cli.errors import OperatorGroup
-from cli.local_stack import LocalSettings, LocalStack
 from cli.options import SINCE, realtimekit_options, target_options
-from cli.realtimekit_access import RealtimeKitOptions
-from cli.target import Target
-from cli.webhook_signing import DEFAULT_KEY_DIR, WebhookSigner
 
-TargetFactory = Callable[[], Target]
+if TYPE_CHECKING:
+    from cli.realtimekit_access import RealtimeKitOptions
+    from cli.target import Target
+
+TargetFactory = Callable[[], "Target"]
 
 
 @click.group(cls=OperatorGroup)
@@ -43,40 +42,16 @@ def main() -> None:
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
 def dev(port: int, aws_port: int, public_key_file: Path | None, verbose: bool) -> None:
     """Run the whole pipeline locally until Ctrl-C (moto plays AWS)."""
-    if public_key_file is not None:
-        pem = public_key_file.read_text()
-        key_note = str(public_key_file)
-    else:
-        pem = WebhookSigner.local_dev().public_pem()
-        key_note = f"{DEFAULT_KEY_DIR}/dev-webhook-public-key.pem (sign with {DEFAULT_KEY_DIR}/dev-webhook-signing-key.pem)"
-    settings = LocalSettings(
-        port=port, aws_port=aws_port, public_key_pem=pem, log_level="INFO" if verbose else "WARNING"
-    )
-    stack = LocalStack(settings)
-    try:
-        stack.start()
-    except OSError as error:
-        raise click.ClickException(f"cannot start the local stack: {error}") from error
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"webhook URL:   {stack.webhook_url}")
-    click.echo(f"AWS endpoint:  {stack.aws_endpoint}  (any credentials, region us-east-1)")
-    click.echo(f"bucket:        {stack.names.bucket}")
-    click.echo(f"public key:    {key_note}")
-    click.echo("Ctrl-C to stop.")
-    try:
-        stop.wait()
-    finally:
-        click.echo("stopping...")
-        stack.stop()
+    from local.dev import run_dev
+
+    run_dev(port=port, aws_port=aws_port, public_key_file=public_key_file, verbose=verbose, echo=click.echo)
 
 
 @main.command()
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
 def demo(verbose: bool) -> None:
     """Play a recorded sample meeting through a local pipeline and list what was archived."""
-    from cli.demo import run_demo
+    from local.demo import run_demo
 
     report = run_demo(echo=click.echo, log_level="INFO" if verbose else "WARNING")
     failed = [(event, status) for event, status in report.deliveries if status != 202]

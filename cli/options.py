@@ -5,12 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from cli.realtimekit_access import RealtimeKitOptions
-from cli.target import DEFAULT_STACK_NAME, ENDPOINT_ENV, Target, resolve_target
+if TYPE_CHECKING:
+    from cli.target import Target
+
+# Nothing heavy at import time: `meeting-vault --help` loads neither boto3 nor the cloudflare SDK.
+DEFAULT_STACK_NAME = "MeetingVault"  # infra.settings.DeploySettings.stack_name's default
+ENDPOINT_ENV = "MEETING_VAULT_ENDPOINT"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,6 +60,8 @@ def target_options(command: F) -> F:
     ) -> Any:
         # Resolved lazily: --help and option errors need no AWS call.
         def target() -> Target:
+            from cli.target import resolve_target
+
             return resolve_target(
                 stack=stack, region=region, local=local, endpoint=endpoint, webhook_url=webhook_url
             )
@@ -110,6 +116,8 @@ def realtimekit_options(command: F) -> F:
         rate_limit: str,
         **kwargs: Any,
     ) -> Any:
+        from cli.realtimekit_access import RealtimeKitOptions
+
         rtk = RealtimeKitOptions(
             account_id=account_id,
             app_id=app_id,

@@ -16,7 +16,7 @@ from typing import Any
 
 from cli.errors import CliError
 from cli.target import Target
-from shared.routing import ROUTES
+from shared.fanout.routing import ROUTES
 
 RECEIVE_VISIBILITY_SECONDS = 60  # long enough to send and delete one batch
 

@@ -19,14 +19,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cli.errors import CliError
 from cli.target import Target
-from cli.webhook_signing import WebhookSigner
 from shared.adapters.eventbridge import EventPublisher
-from shared.envelope import build_detail
-from shared.keys import MEETINGS_PREFIX, is_safe_id, session_prefix
+from shared.archive.keys import MEETINGS_PREFIX, is_safe_id, session_prefix
+from shared.ingest.envelope import build_detail
+
+if TYPE_CHECKING:
+    from local.signing import WebhookSigner
 
 REPLAY_SIGNATURE_HEADER = "replay"
 
@@ -194,6 +196,8 @@ def replay_command(
     sender: WebhookReplayer | BusReplayer | None = None
     if not dry_run:
         if via == "webhook":
+            from local.signing import WebhookSigner  # dev tooling: only when signing for a webhook URL
+
             signer = (
                 WebhookSigner.from_pem(private_key_file.read_bytes())
                 if private_key_file is not None

@@ -15,14 +15,13 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from cli.errors import CliError
-from cli.local_stack import REGION as LOCAL_REGION
-from cli.local_stack import WEBHOOK_PATH, LocalNames
-from shared.routing import ROUTES
+from cli.options import DEFAULT_STACK_NAME, ENDPOINT_ENV
+from local.names import REGION as LOCAL_REGION
+from local.names import WEBHOOK_PATH, LocalNames
+from shared.fanout.routing import ROUTES
 
-DEFAULT_STACK_NAME = "MeetingVault"  # infra.settings.DeploySettings.stack_name's default
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5000"  # `meeting-vault dev --aws-port` default
 DEFAULT_LOCAL_WEBHOOK_URL = f"http://127.0.0.1:8080{WEBHOOK_PATH}"  # `meeting-vault dev --port` default
-ENDPOINT_ENV = "MEETING_VAULT_ENDPOINT"
 LOCAL_ACCOUNT_ID = "local-account"  # what local mode gives its consumers (LocalStack.environment)
 LOCAL_APP_ID = "local-app"
 

@@ -6,7 +6,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from constructs import Construct
 
-from shared.envelope import EVENT_SOURCE
+from shared.ingest.envelope import EVENT_SOURCE
 
 ARCHIVE_RETENTION_DAYS = 30
 

@@ -15,7 +15,7 @@ from constructs import Construct
 
 from infra.lambda_defaults import LOG_RETENTION, FunctionSpec, LambdaPackaging, python_function
 from infra.nag import acknowledge
-from shared.routing import INGEST_HANDLER, INGEST_MEMORY_MB, INGEST_TIMEOUT_SECONDS
+from shared.fanout.routing import INGEST_HANDLER, INGEST_MEMORY_MB, INGEST_TIMEOUT_SECONDS
 
 WEBHOOK_PATH = ("webhooks", "realtimekit")
 STAGE_NAME = "v1"

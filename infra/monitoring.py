@@ -19,12 +19,12 @@ from constructs import Construct
 
 from infra.lambda_defaults import METRICS_NAMESPACE, SERVICE_PREFIX
 from infra.workers import Consumer
-from shared.routing import RECONCILE_MAX_DELAY_SECONDS, ConsumerRoute
+from shared.fanout.routing import RECONCILE_MAX_DELAY_SECONDS, ConsumerRoute
 
 ALARM_PERIOD = Duration.minutes(5)
 DASHBOARD_PERIOD = Duration.minutes(5)
 CLIENT_ERROR_RATE_PERCENT = 5
-# The ``reason`` of every ``IngestRejected`` (shared.exceptions, shared.ingest_http): the ingest
+# The ``reason`` of every ``IngestRejected`` (shared.core.exceptions, shared.ingest.http): the ingest
 # function counts ``WebhookRejected_<reason>``.
 REJECTION_REASONS = (
     "bad_signature",

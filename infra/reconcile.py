@@ -1,4 +1,4 @@
-"""The reconciliation sweep (``shared.reconcile``): a rule on ``meeting.ended`` feeds a queue whose
+"""The reconciliation sweep (``shared.reconcile.sweep``): a rule on ``meeting.ended`` feeds a queue whose
 delivery delay gives the webhooks time to arrive; the function then asks RealtimeKit's REST API
 what the session should have and puts what the archive lacks on the bus. A schedule invokes the
 same function as a backstop that sweeps every session RealtimeKit lists as ended within its 7-day
@@ -15,7 +15,7 @@ from constructs import Construct
 
 from infra.lambda_defaults import LambdaPackaging
 from infra.workers import Consumer, ConsumerWorker
-from shared.routing import RECONCILE
+from shared.fanout.routing import RECONCILE
 
 
 class ReconcileSweep(Construct):

@@ -12,14 +12,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from shared.config import MAX_BODY_BYTES_LIMIT
-from shared.routing import (
+from shared.archive.url_policy import DEFAULT_ALLOWED_HOSTS
+from shared.core.config import MAX_BODY_BYTES_LIMIT
+from shared.fanout.routing import (
     RECONCILE_DEFAULT_DELAY_SECONDS,
     RECONCILE_DEFAULT_SCHEDULE_MINUTES,
     RECONCILE_MAX_DELAY_SECONDS,
 )
 from shared.summary.settings import DEFAULT_BEDROCK_MODEL_ID, SummaryType
-from shared.url_policy import DEFAULT_ALLOWED_HOSTS
 
 DEFAULT_PUBLIC_KEY_URL = "https://api.realtime.cloudflare.com/.well-known/webhooks.json"
 # The consumers' own default (one list for cloud and local mode); the stack always sets it.

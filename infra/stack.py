@@ -22,7 +22,7 @@ from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
 from infra.waf import WebhookFirewall
 from infra.workers import Workers
-from shared.routing import ROUTES, SESSIONS, TRANSCRIPTS
+from shared.fanout.routing import ROUTES, SESSIONS, TRANSCRIPTS
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 

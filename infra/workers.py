@@ -1,4 +1,4 @@
-"""One consumer per route of ``shared.routing.ROUTES``: rule on the bus -> queue (+ DLQ) -> function.
+"""One consumer per route of ``shared.fanout.routing.ROUTES``: rule on the bus -> queue (+ DLQ) -> function.
 
 The rule's event pattern is the route's pattern, unchanged, so the cloud routes exactly like
 local mode. Grants are not made here: the stack wires them."""
@@ -19,7 +19,7 @@ from constructs import Construct
 
 from infra.lambda_defaults import FunctionSpec, LambdaPackaging, python_function
 from infra.nag import acknowledge
-from shared.routing import DLQ_RETENTION_DAYS, ConsumerRoute
+from shared.fanout.routing import DLQ_RETENTION_DAYS, ConsumerRoute
 
 # EventBridge pattern fields that ``events.EventPattern`` spells in snake case.
 _PATTERN_FIELDS = {

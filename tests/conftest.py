@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cli.webhook_signing import WebhookSigner
+from local.signing import WebhookSigner
 
 # The figures summary (scenarios, hostile inputs, load) printed at the end of every run.
 from tests.support.figures import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401

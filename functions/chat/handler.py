@@ -7,12 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import runtime
-from shared.events import ChatSynced
-from shared.observability import logger, metrics
-from shared.queue_records import WebhookQueueRecord
-from shared.session_artifacts import archive_and_report
-from shared.tracing import tracer
+from shared import wiring
+from shared.core.observability import logger, metrics
+from shared.core.tracing import tracer
+from shared.fanout.records import WebhookQueueRecord
+from shared.ingest.events import ChatSynced
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
 processor = BatchProcessor(
@@ -22,14 +21,14 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    archive_and_report(record.body.detail, expected=ChatSynced)
+    wiring.archive_session_artifact(record.body.detail, expected=ChatSynced)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    runtime.archive_session_artifact_once().register(context)
+    wiring.archive_session_artifact_once().register(context)
     return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -8,17 +8,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import runtime
-from shared.exceptions import IngestRejected
-from shared.ingest_http import accepted_response, rejected_response, request_from_proxy_event
-from shared.observability import logger, metrics
+from shared import wiring
+from shared.core.exceptions import IngestRejected
+from shared.core.observability import logger, metrics
+from shared.ingest.http import accepted_response, rejected_response, request_from_proxy_event
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        detail = runtime.ingestor().accept(request_from_proxy_event(event))
+        detail = wiring.ingestor().accept(request_from_proxy_event(event))
     except IngestRejected as error:
         logger.warning(
             "webhook rejected",

@@ -9,11 +9,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.events import MeetingEnded, parse_event
-from shared.observability import logger, metrics
-from shared.queue_records import WebhookQueueRecord
-from shared.reconcile import ReconcileResult, reconciler
-from shared.tracing import tracer
+from shared.core.observability import logger, metrics
+from shared.core.tracing import tracer
+from shared.fanout.records import WebhookQueueRecord
+from shared.ingest.events import MeetingEnded, parse_event
+from shared.reconcile.sweep import ReconcileResult
+from shared.wiring.reconcile import reconciler
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
 processor = BatchProcessor(

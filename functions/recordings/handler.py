@@ -8,11 +8,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import runtime
-from shared.observability import logger, metrics
-from shared.queue_records import WebhookQueueRecord
-from shared.recordings import archive_and_report
-from shared.tracing import tracer
+from shared import wiring
+from shared.core.observability import logger, metrics
+from shared.core.tracing import tracer
+from shared.fanout.records import WebhookQueueRecord
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
 processor = BatchProcessor(
@@ -22,15 +21,15 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    archive_and_report(record.body.detail)
+    wiring.archive_recording(record.body.detail)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    runtime.archive_recording_once().register(context)
-    runtime.artifact_fetcher().finish_by(context.get_remaining_time_in_millis() / 1000)
+    wiring.archive_recording_once().register(context)
+    wiring.artifact_fetcher().finish_by(context.get_remaining_time_in_millis() / 1000)
     return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -9,11 +9,11 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import runtime
-from shared.archive import take_in_event
-from shared.observability import logger, metrics
-from shared.queue_records import WebhookQueueRecord
-from shared.tracing import tracer
+from shared import wiring
+from shared.core.observability import logger, metrics
+from shared.core.tracing import tracer
+from shared.fanout.records import WebhookQueueRecord
+from shared.session.intake import take_in_event
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
 processor = BatchProcessor(
@@ -24,7 +24,7 @@ processor = BatchProcessor(
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
     detail = record.body.detail
-    stored = take_in_event(detail, store=runtime.archive_store(), recorder=runtime.session_recorder())
+    stored = take_in_event(detail, store=wiring.archive_store(), recorder=wiring.session_recorder())
     logger.info(
         "event taken in",
         extra={

@@ -8,11 +8,11 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import runtime
-from shared.observability import logger, metrics
-from shared.queue_records import WebhookQueueRecord
-from shared.summary.step import archive_transcript_and_summarize, register_lambda_context
-from shared.tracing import tracer
+from shared import wiring
+from shared.core.observability import logger, metrics
+from shared.core.tracing import tracer
+from shared.fanout.records import WebhookQueueRecord
+from shared.wiring.summary import archive_transcript_and_summarize, register_lambda_context
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
 processor = BatchProcessor(
@@ -29,7 +29,7 @@ def record_handler(record: WebhookQueueRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    runtime.archive_session_artifact_once().register(context)
+    wiring.archive_session_artifact_once().register(context)
     register_lambda_context(context)
     return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
         event=event, record_handler=record_handler, processor=processor, context=context

@@ -7,8 +7,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.envelope import EVENT_SOURCE, WebhookDetail
-from shared.exceptions import PublishError
+from shared.core.exceptions import PublishError
+from shared.ingest.envelope import EVENT_SOURCE, WebhookDetail
 
 
 class EventPublisher:

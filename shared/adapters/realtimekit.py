@@ -4,7 +4,7 @@ The SDK gives us paths, auth, timeouts and retries (429, 408, 409 and 5xx; it ho
 up to 60 s, otherwise exponential backoff from 0.5 s). This module adds what the pipeline needs on
 top: small result models with snake_case fields whatever casing RealtimeKit used (its REST API mixes
 ``sessionId`` / ``transcript_download_url`` / ``summaryDownloadUrl`` in one API), and typed
-exceptions from ``shared.exceptions``.
+exceptions from ``shared.core.exceptions``.
 
 Only this module imports the SDK (about a second of import time); the webhook ingest path never
 imports it.
@@ -31,8 +31,8 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
-from shared.config import _Settings
-from shared.exceptions import (
+from shared.core.config import _Settings
+from shared.core.exceptions import (
     ConfigurationError,
     RealtimeKitAuthError,
     RealtimeKitError,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 
-from shared.exceptions import MeetingVaultError
+from shared.core.exceptions import MeetingVaultError
 
 _PREVIEW_BYTES = 64
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.exceptions import MeetingVaultError
+from shared.core.exceptions import MeetingVaultError
 from shared.summary.document import SummaryDocument, SummaryFormatError, parse_summary
 from shared.summary.prompts import CHARS_PER_TOKEN, PromptSet, chunk_lines, converse_request
 

@@ -1,4 +1,4 @@
-"""The two kinds of summary work for one session, each run once per session (``shared.idempotency.Once``):
+"""The two kinds of summary work for one session, each run once per session (``shared.core.idempotency.Once``):
 
 - ``RealtimeKitSummaryRequest``: ``POST /sessions/{id}/summary`` unless a summary is already there;
   the summary itself arrives later as ``meeting.summary`` and the summaries consumer archives it.
@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.adapters.realtimekit import RealtimeKitClient
 from shared.adapters.s3 import ArchiveStore
-from shared.exceptions import RealtimeKitError, RealtimeKitRateLimited, RealtimeKitUnavailable
-from shared.keys import session_prefix
-from shared.session_artifacts import SUMMARY
-from shared.session_model import ArtifactRecord, ArtifactState, SessionFacts
+from shared.archive.keys import session_prefix
+from shared.archive.session_artifacts import SUMMARY
+from shared.core.exceptions import RealtimeKitError, RealtimeKitRateLimited, RealtimeKitUnavailable
+from shared.session.model import ArtifactRecord, ArtifactState, SessionFacts
 from shared.summary.bedrock import BedrockSummarizer, SummaryFailed
 from shared.summary.document import SummaryFacts, SummaryFormatError, summary_to_json, summary_to_markdown
 from shared.summary.prompts import PromptSet, PromptTemplateError, transcript_lines

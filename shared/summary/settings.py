@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.config import _Settings
+from shared.core.config import _Settings
 
 SummaryMode = Literal["realtimekit", "bedrock", "off"]
 # RealtimeKit's own summary types (ai_config.summarization.summary_type); each has a prompt file.

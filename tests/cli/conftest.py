@@ -15,17 +15,17 @@ import pytest
 from click.testing import CliRunner, Result
 from moto import mock_aws
 
-from cli.lambda_runtime import invoke, load_handler
-from cli.local_stack import LocalNames, ProvisionedResources, provision_resources
-from cli.local_workers import sqs_event
 from cli.main import main
-from cli.sample_meeting import SampleMeeting
-from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRecording, StandinRestState, StandinSession, install, sample_recording
 from cli.target import output_label
-from cli.webhook_signing import WebhookSigner
-from shared import runtime
-from shared.routing import ROUTES
+from local.lambda_runtime import invoke, load_handler
+from local.pollers import sqs_event
+from local.sample_meeting import SampleMeeting
+from local.signing import WebhookSigner
+from local.stack import LocalNames, ProvisionedResources, provision_resources
+from local.standin import RealtimeKitStandin
+from local.standin_rest import StandinRecording, StandinRestState, StandinSession, install, sample_recording
+from shared import wiring
+from shared.fanout.routing import ROUTES
 from tests.integration.conftest import MotoStack
 
 STACK = "MeetingVault"
@@ -137,11 +137,11 @@ def cli_env(standin: RealtimeKitStandin, monkeypatch: pytest.MonkeyPatch) -> Ite
     with mock_aws():
         stack = MotoStack(names=names, resources=ProvisionedResources())
         stack.resources = provision_resources(stack.client, names, api_token=TOKEN)
-        runtime.reset()
+        wiring.reset()
         try:
             yield Env(stack=stack, standin=standin, rest=rest, outputs=create_stack_outputs(stack))
         finally:
-            runtime.reset()
+            wiring.reset()
 
 
 @pytest.fixture
@@ -246,7 +246,7 @@ def drain(stack: MotoStack, *, rounds: int = 10) -> None:
 def publish_webhooks(stack: MotoStack, payloads: list[dict[str, Any]]) -> None:
     """Put webhook bodies on the bus as the ingest function does."""
     from shared.adapters.eventbridge import EventPublisher
-    from shared.envelope import build_detail
+    from shared.ingest.envelope import build_detail
 
     publisher = EventPublisher(stack.names.bus, stack.client("events"))
     for index, payload in enumerate(payloads):

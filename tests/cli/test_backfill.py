@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.standin import StandinRequest
-from cli.standin_rest import RateLimit
+from local.standin import StandinRequest
+from local.standin_rest import RateLimit
 from shared.adapters.eventbridge import EventPublisher
-from shared.keys import session_prefix
+from shared.archive.keys import session_prefix
 from tests.cli.conftest import MEETING, Env, add_session, drain, queued
 
 MEETING_ID = MEETING.meeting_id

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli.main import main
-from cli.standin_rest import StandinWebhook
+from local.standin_rest import StandinWebhook
 from shared.adapters.realtimekit import WEBHOOK_EVENTS
 from tests.cli.conftest import WEBHOOK_URL, Env
 

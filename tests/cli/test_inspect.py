@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from cli.standin import RealtimeKitStandin
-from shared.keys import session_prefix
+from local.standin import RealtimeKitStandin
+from shared.archive.keys import session_prefix
 from tests.cli.conftest import MEETING, Env, archive_sample_meeting, cli_env
 
 PREFIX = session_prefix(MEETING.meeting_id, MEETING.session_id)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from shared.adapters.session_store import SessionStore
-from shared.session_model import ArtifactRecord, ArtifactState
+from shared.session.model import ArtifactRecord, ArtifactState
+from shared.session.store import SessionStore
 from tests.cli.conftest import Env, queued
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.keys import session_prefix
+from shared.archive.keys import session_prefix
 from tests.cli.conftest import MEETING, Env, archive_sample_meeting, drain, queued
 from tests.conftest import EVENTS_DIR
 
@@ -49,8 +49,8 @@ def wipe_all_but_events(env: Env) -> None:
 def test_replaying_a_sessions_events_rebuilds_identical_objects(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("shared.session_artifacts.datetime", FrozenDatetime)
-    monkeypatch.setattr("shared.recordings.datetime", FrozenDatetime)
+    monkeypatch.setattr("shared.archive.session_artifacts.datetime", FrozenDatetime)
+    monkeypatch.setattr("shared.archive.recordings.datetime", FrozenDatetime)
     archive_sample_meeting(env)
     before = snapshot(env)
     assert len([k for k in before if "/events/" in k]) == 16

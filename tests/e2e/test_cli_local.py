@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli.local_stack import LocalSettings, LocalStack
 from cli.main import main
-from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRestState, install
-from cli.webhook_signing import WebhookSigner
+from local.signing import WebhookSigner
+from local.stack import LocalSettings, LocalStack
+from local.standin import RealtimeKitStandin
+from local.standin_rest import StandinRestState, install
 from shared.adapters.realtimekit import WEBHOOK_EVENTS
 from tests.conftest import EVENTS_DIR
 

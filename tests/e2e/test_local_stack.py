@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from cli.local_stack import LocalSettings, LocalStack
-from cli.sample_meeting import SampleMeeting
-from cli.standin import RealtimeKitStandin
-from cli.webhook_signing import WebhookSigner
+from local.sample_meeting import SampleMeeting
+from local.signing import WebhookSigner
+from local.stack import LocalSettings, LocalStack
+from local.standin import RealtimeKitStandin
 from tests.conftest import event_body, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def test_api_gateway_payload_limit_is_enforced_before_the_function(stack: LocalS
 
 
 def test_sample_meeting_is_archived(stack: LocalStack, standin: RealtimeKitStandin) -> None:
-    from cli.demo import play_sample_meeting
+    from local.demo import play_sample_meeting
 
     meeting = SampleMeeting(meeting_id="demo-meeting-1", session_id="demo-session-1")
     report = play_sample_meeting(stack, standin, meeting, timeout=90)

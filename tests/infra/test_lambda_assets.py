@@ -34,7 +34,7 @@ from infra.lambda_assets import (
     bytecode_plan,
 )
 from infra.lambda_defaults import RUNTIME_PYTHON_VERSION
-from shared.routing import INGEST_HANDLER, ROUTES
+from shared.fanout.routing import INGEST_HANDLER, ROUTES
 
 pytestmark = pytest.mark.downloads
 
@@ -205,7 +205,7 @@ def test_ingest_imports_ship_unchecked_hash_bytecode(assets: HostAssets, tmp_pat
     plan = deployed_bytecode_plan()
     assert plan.cache_tag == "cpython-311"
     code, layer = assets.deployed.code, assets.deployed.layer / "python"
-    for required in (code / "shared" / "ingest.py", code / "functions" / "ingest" / "handler.py"):
+    for required in (code / "shared" / "ingest" / "ack.py", code / "functions" / "ingest" / "handler.py"):
         assert pyc_problem(required, plan) is None, required
     assert pyc_problem(layer / "pydantic" / "main.py", plan) is None
 
@@ -215,7 +215,7 @@ def test_ingest_imports_ship_unchecked_hash_bytecode(assets: HostAssets, tmp_pat
     from_code = [code / p.relative_to(code) for p in imported if p.is_relative_to(code)]
     # The import ran on this machine's copy of the layer: the same files are in the deployed one.
     from_layer = [layer / p.relative_to(host_layer) for p in imported if p.is_relative_to(host_layer)]
-    assert code / "shared" / "ingest.py" in from_code
+    assert code / "shared" / "ingest" / "ack.py" in from_code
     assert layer / "pydantic" / "main.py" in from_layer
     problems = {str(source): pyc_problem(source, plan) for source in from_code + from_layer}
     assert {source: problem for source, problem in problems.items() if problem} == {}

@@ -10,7 +10,7 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.monitoring import CLIENT_ERROR_RATE_PERCENT, oldest_message_threshold_seconds
-from shared.routing import RECONCILE, RECONCILE_DEFAULT_DELAY_SECONDS, ROUTES
+from shared.fanout.routing import RECONCILE, RECONCILE_DEFAULT_DELAY_SECONDS, ROUTES
 from tests.infra.conftest import Synthesized, synthesize
 from tests.infra.test_nag import _findings
 

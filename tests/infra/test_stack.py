@@ -11,8 +11,8 @@ from aws_cdk.assertions import Match
 
 from infra.lambda_defaults import RUNTIME, RUNTIME_PYTHON_VERSION
 from infra.settings import DEFAULT_PUBLIC_KEY_URL
-from shared.routing import INGEST_MEMORY_MB, INGEST_TIMEOUT_SECONDS, ROUTES, ConsumerRoute
-from shared.url_policy import DEFAULT_ALLOWED_HOSTS
+from shared.archive.url_policy import DEFAULT_ALLOWED_HOSTS
+from shared.fanout.routing import INGEST_MEMORY_MB, INGEST_TIMEOUT_SECONDS, ROUTES, ConsumerRoute
 from tests.infra.conftest import REPO_ROOT, Synthesized
 
 ROUTE_IDS = [route.name for route in ROUTES]

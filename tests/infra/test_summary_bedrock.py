@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.routing import TRANSCRIPTS
+from shared.fanout.routing import TRANSCRIPTS
 from tests.infra.conftest import Synthesized, synthesize
 
 SONNET = "anthropic.claude-sonnet-4-5-20250929-v1:0"

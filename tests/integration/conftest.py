@@ -10,12 +10,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cli.local_stack import LocalNames, ProvisionedResources, provision_resources
-from cli.sample_meeting import SampleMeeting
-from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRestState, install_sample_meeting
-from cli.webhook_signing import WebhookSigner
-from shared import runtime
+from local.sample_meeting import SampleMeeting
+from local.signing import WebhookSigner
+from local.stack import LocalNames, ProvisionedResources, provision_resources
+from local.standin import RealtimeKitStandin
+from local.standin_rest import StandinRestState, install_sample_meeting
+from shared import wiring
 
 
 @dataclass
@@ -62,9 +62,9 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch, signer: WebhookSi
         }.items():
             monkeypatch.setenv(name, value)
         monkeypatch.delenv("WEBHOOK_PUBLIC_KEY_URL", raising=False)
-        runtime.reset()
+        wiring.reset()
         yield MotoStack(names=names, resources=resources)
-        runtime.reset()
+        wiring.reset()
 
 
 def serve_meeting(
@@ -85,5 +85,5 @@ def serve_meeting(
             "REALTIMEKIT_MAX_RETRIES": "0",
         }.items():
             monkeypatch.setenv(name, value)
-        runtime.reset()
+        wiring.reset()
         yield running, state

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from cli.lambda_runtime import invoke, load_handler
-from cli.webhook_signing import WebhookSigner
-from shared import runtime
-from shared.envelope import WebhookDetail
+from local.lambda_runtime import invoke, load_handler
+from local.signing import WebhookSigner
+from shared import wiring
+from shared.ingest.envelope import WebhookDetail
 from tests.conftest import event_body
 from tests.integration.conftest import MotoStack
 from tests.support.webhooks import (
@@ -194,7 +194,7 @@ def test_put_events_failure_is_503_so_the_sender_retries(
     moto_stack: MotoStack, signer: WebhookSigner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failing = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "boom"}]}
-    publisher: Any = runtime.ingestor()._publisher  # reach the adapter client to inject the failure
+    publisher: Any = wiring.ingestor()._publisher  # reach the adapter client to inject the failure
     monkeypatch.setattr(publisher.client, "put_events", lambda **_: failing)
     body = event_body("meeting_started.json")
     response = post(body, signed_headers(signer, body))
@@ -207,7 +207,7 @@ def test_missing_bus_is_503(
     moto_stack: MotoStack, signer: WebhookSigner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    runtime.reset()
+    wiring.reset()
     body = event_body("meeting_started.json")
     assert post(body, signed_headers(signer, body))["statusCode"] == 503
 
@@ -217,7 +217,7 @@ def test_unreachable_key_url_is_503(
 ) -> None:
     monkeypatch.delenv("WEBHOOK_PUBLIC_KEY_PEM")
     monkeypatch.setenv("WEBHOOK_PUBLIC_KEY_URL", "http://127.0.0.1:9/.well-known/webhooks.json")
-    runtime.reset()
+    wiring.reset()
     body = event_body("meeting_started.json")
     response = post(body, signed_headers(signer, body))
     assert response["statusCode"] == 503

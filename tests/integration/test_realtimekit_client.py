@@ -1,5 +1,5 @@
 """The RealtimeKit REST client (shared.adapters.realtimekit) against the local stand-in's REST API
-(cli.standin_rest), through the official SDK. Every SDK client here validates answers strictly
+(local.standin_rest), through the official SDK. Every SDK client here validates answers strictly
 against the SDK's models, so the stand-in's key casing is checked too."""
 
 from __future__ import annotations
@@ -17,21 +17,21 @@ import cloudflare
 import pytest
 from moto import mock_aws
 
-from cli.standin import RealtimeKitStandin, StandinRequest
-from cli.standin_rest import (
+from local.signing import WebhookSigner
+from local.standin import RealtimeKitStandin, StandinRequest
+from local.standin_rest import (
     RateLimit,
     StandinRecording,
     StandinRestState,
     StandinSession,
     install,
 )
-from cli.webhook_signing import WebhookSigner
 from shared.adapters.realtimekit import (
     RealtimeKitClient,
     clear_realtimekit_cache,
     realtimekit_client_from_env,
 )
-from shared.exceptions import (
+from shared.core.exceptions import (
     ConfigurationError,
     MeetingVaultError,
     RealtimeKitAuthError,
@@ -573,7 +573,9 @@ def test_missing_settings_are_a_configuration_error() -> None:
 
 
 def test_ingest_path_does_not_import_the_sdk() -> None:
-    code = "import sys, functions.ingest.handler, shared.exceptions; sys.exit('cloudflare' in sys.modules)"
+    code = (
+        "import sys, functions.ingest.handler, shared.core.exceptions; sys.exit('cloudflare' in sys.modules)"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )

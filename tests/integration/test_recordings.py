@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from cli.lambda_runtime import invoke, load_handler
-from cli.sample_meeting import SampleMeeting
-from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRestState
-from shared.envelope import build_detail
-from shared.keys import session_prefix
+from local.lambda_runtime import invoke, load_handler
+from local.sample_meeting import SampleMeeting
+from local.standin import RealtimeKitStandin
+from local.standin_rest import StandinRestState
+from shared.archive.keys import session_prefix
+from shared.ingest.envelope import build_detail
 from tests.integration.conftest import MotoStack, serve_meeting
 from tests.support.webhooks import bus_record
 

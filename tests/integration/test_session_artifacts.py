@@ -14,13 +14,13 @@ import pytest
 import srt
 import webvtt
 
-from cli.lambda_runtime import invoke, load_handler
-from cli.sample_meeting import SampleMeeting
-from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRestState
-from shared import runtime
-from shared.envelope import WebhookDetail, build_detail
-from shared.keys import session_prefix
+from local.lambda_runtime import invoke, load_handler
+from local.sample_meeting import SampleMeeting
+from local.standin import RealtimeKitStandin
+from local.standin_rest import StandinRestState
+from shared import wiring
+from shared.archive.keys import session_prefix
+from shared.ingest.envelope import WebhookDetail, build_detail
 from shared.normalize.seed_models import (
     ParticipantEventsDocument,
     ParticipantsDocument,
@@ -70,7 +70,7 @@ def deliver(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     results = []
     for payload in payloads:
         detail = detail_of(payload)
-        runtime.session_recorder().record_event(detail)
+        wiring.session_recorder().record_event(detail)
         handler = HANDLERS.get(str(payload["event"]))
         if handler is not None:
             results.append(

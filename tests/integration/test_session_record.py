@@ -6,10 +6,10 @@ import json
 import random
 from datetime import UTC, datetime
 
-from cli.sample_meeting import SampleMeeting
-from shared import runtime
-from shared.envelope import build_detail
-from shared.keys import session_prefix
+from local.sample_meeting import SampleMeeting
+from shared import wiring
+from shared.archive.keys import session_prefix
+from shared.ingest.envelope import build_detail
 from tests.integration.conftest import MotoStack
 
 MEETING = SampleMeeting()
@@ -20,7 +20,7 @@ DERIVED = ("session.json", "participants.json", "participant_events.json")
 
 
 def deliver(bodies: list[bytes]) -> None:
-    recorder = runtime.session_recorder()
+    recorder = wiring.session_recorder()
     for body in bodies:
         detail = build_detail(
             body,

@@ -11,10 +11,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cli.standin import RealtimeKitStandin
-from cli.standin_rest import StandinRestState
+from local.standin import RealtimeKitStandin
+from local.standin_rest import StandinRestState
 from shared.summary.prompts import default_template
-from shared.summary.step import use_model_client
+from shared.wiring.summary import use_model_client
 from tests.integration.conftest import MotoStack
 from tests.integration.test_session_artifacts import PREFIX
 from tests.integration.test_summary_request import (
@@ -104,10 +104,10 @@ def stubbed() -> Iterator[Stubber]:
 
 def play(running: RealtimeKitStandin) -> dict[str, Any]:
     """meeting.started (the title) then the transcript; returns the transcripts consumer's answer."""
-    from shared import runtime
+    from shared import wiring
     from tests.integration.test_session_artifacts import detail_of
 
-    runtime.session_recorder().record_event(detail_of(payload(running, "meeting.started")))
+    wiring.session_recorder().record_event(detail_of(payload(running, "meeting.started")))
     return deliver(TRANSCRIPTS, payload(running, "meeting.transcript"))
 
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 
-from cli.lambda_runtime import LocalLambdaContext, invoke, load_handler
-from cli.sample_meeting import SampleMeeting
-from cli.standin import RealtimeKitStandin
-from cli.standin_rest import RateLimit, StandinRestState, install_sample_meeting
-from cli.webhook_signing import WebhookSigner
-from shared import runtime
+from local.lambda_runtime import LocalLambdaContext, invoke, load_handler
+from local.sample_meeting import SampleMeeting
+from local.signing import WebhookSigner
+from local.standin import RealtimeKitStandin
+from local.standin_rest import RateLimit, StandinRestState, install_sample_meeting
+from shared import wiring
 from shared.summary.jobs import SummaryJob
-from shared.summary.step import register_lambda_context, summarize_session
+from shared.wiring.summary import register_lambda_context, summarize_session
 from tests.integration.conftest import MotoStack
 from tests.integration.test_session_artifacts import FUTURE, PREFIX, detail_of
 from tests.support.webhooks import bus_record
@@ -51,7 +51,7 @@ def standin_for(
             "SUMMARY_MODE": mode,
         }.items():
             monkeypatch.setenv(name, value)
-        runtime.reset()
+        wiring.reset()
         yield running, state
 
 
@@ -75,7 +75,7 @@ def payload(standin: RealtimeKitStandin, event: str) -> dict[str, Any]:
 def deliver(handler: Any, body: dict[str, Any], *, record_event: bool = True) -> dict[str, Any]:
     detail = detail_of(body)
     if record_event:
-        runtime.session_recorder().record_event(detail)
+        wiring.session_recorder().record_event(detail)
     result: dict[str, Any] = invoke(
         handler, {"Records": [bus_record(detail)]}, function_name="transcripts", timeout_seconds=120
     )
@@ -146,7 +146,7 @@ def test_no_request_when_realtimekit_already_made_a_summary(
         assert deliver(SUMMARIES, summary) == {"batchItemFailures": []}
         assert summary_artifact(moto_stack)["state"] == "archived"  # type: ignore[index]
     else:  # announced (sessions consumer saw it), still being downloaded
-        runtime.session_recorder().record_event(detail_of(summary))
+        wiring.session_recorder().record_event(detail_of(summary))
     assert deliver(TRANSCRIPTS, payload(running, "meeting.transcript")) == {"batchItemFailures": []}
     assert state.summary_requests == []
     assert posts(running) == 0
@@ -168,7 +168,7 @@ def test_rate_limit_is_waited_out_with_retry_after(
 ) -> None:
     running, state = standin
     monkeypatch.setenv("REALTIMEKIT_MAX_RETRIES", "2")
-    runtime.reset()
+    wiring.reset()
     state.rate_limit = OverLimitOnce()
     started = time.monotonic()
     assert deliver(TRANSCRIPTS, payload(running, "meeting.transcript")) == {"batchItemFailures": []}
@@ -244,7 +244,7 @@ def test_off_mode_requests_nothing(
 ) -> None:
     running, state = standin
     monkeypatch.setenv("SUMMARY_MODE", "off")
-    runtime.reset()
+    wiring.reset()
     assert deliver(TRANSCRIPTS, payload(running, "meeting.transcript")) == {"batchItemFailures": []}
     assert state.summary_requests == []
     assert PREFIX + "transcript/transcript.json" in moto_stack.objects(PREFIX)

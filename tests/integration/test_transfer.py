@@ -17,14 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from shared.exceptions import (
-    DownloadRefused,
-    IntegrityError,
-    NotMediaError,
-    SourceExpired,
-    TransferFailed,
-)
-from shared.transfer import (
+from shared.archive.transfer import (
     TEXT_TYPES,
     MiB,
     TransferConfig,
@@ -32,7 +25,14 @@ from shared.transfer import (
     TransferResult,
     transfer_to_s3,
 )
-from shared.url_policy import UrlPolicy
+from shared.archive.url_policy import UrlPolicy
+from shared.core.exceptions import (
+    DownloadRefused,
+    IntegrityError,
+    NotMediaError,
+    SourceExpired,
+    TransferFailed,
+)
 from tests.support.http_source import HttpSource
 
 BUCKET = "archive"

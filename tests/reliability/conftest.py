@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from cli.sample_meeting import SampleMeeting
-from cli.standin import RealtimeKitStandin
-from cli.standin_rest import install_sample_meeting
-from cli.webhook_signing import WebhookSigner
+from local.sample_meeting import SampleMeeting
+from local.signing import WebhookSigner
+from local.standin import RealtimeKitStandin
+from local.standin_rest import install_sample_meeting
 from tests.integration.conftest import moto_stack  # noqa: F401 - the hostile-input tests use it
 from tests.reliability.harness import API_TOKEN, Servers, running_pipeline
 from tests.support.http_source import HttpSource

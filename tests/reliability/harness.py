@@ -22,15 +22,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from cli.lambda_runtime import Handler, invoke, load_handler
-from cli.local_stack import LocalNames, ProvisionedResources, provision_resources
-from cli.local_workers import sqs_event
-from cli.sample_meeting import SampleMeeting
-from cli.standin import RealtimeKitStandin
-from cli.webhook_signing import WebhookSigner
-from shared import runtime
-from shared.keys import session_prefix
-from shared.routing import INGEST_HANDLER, RECONCILE, ROUTES, ConsumerRoute
+from local.lambda_runtime import Handler, invoke, load_handler
+from local.pollers import sqs_event
+from local.sample_meeting import SampleMeeting
+from local.signing import WebhookSigner
+from local.stack import LocalNames, ProvisionedResources, provision_resources
+from local.standin import RealtimeKitStandin
+from shared import wiring
+from shared.archive.keys import session_prefix
+from shared.fanout.routing import INGEST_HANDLER, RECONCILE, ROUTES, ConsumerRoute
 from tests.support.http_source import HttpSource
 from tests.support.webhooks import api_event
 
@@ -53,7 +53,7 @@ class Servers:
     signer: WebhookSigner
     files: HttpSource
     standin: RealtimeKitStandin
-    rest: Any  # cli.standin_rest.StandinRestState
+    rest: Any  # local.standin_rest.StandinRestState
 
     def webhook_urls(self) -> dict[str, str]:
         return {name: self.files.url(path) for name, path in FILE_PATHS.items()}
@@ -250,11 +250,11 @@ def running_pipeline(servers: Servers, *, extra_env: dict[str, str] | None = Non
             lambda service: boto3.client(service, region_name=REGION), names, api_token=API_TOKEN
         )
         reconcile_url = provision_reconcile_queue(names)
-        runtime.reset()
+        wiring.reset()
         try:
             yield Pipeline(names, resources, reconcile_url, servers.signer)
         finally:
-            runtime.reset()
+            wiring.reset()
             servers.reset_files()
 
 

@@ -17,8 +17,8 @@ import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
-from shared.archive import raw_event_key
-from shared.keys import session_prefix
+from shared.archive.keys import session_prefix
+from shared.session.intake import raw_event_key
 from tests.reliability.harness import (
     FILE_PATHS,
     Pipeline,
@@ -116,8 +116,8 @@ def test_events_shuffled(
 def test_one_consumer_fails_twice_then_recovers(
     consumer: str, servers: Servers, clean_run: dict[str, bytes], record_property: RecordProperty
 ) -> None:
-    from cli.lambda_runtime import load_handler
-    from shared.routing import ROUTES_BY_NAME
+    from local.lambda_runtime import load_handler
+    from shared.fanout.routing import ROUTES_BY_NAME
 
     real = load_handler(ROUTES_BY_NAME[consumer].lambda_handler)
     failures = {"left": 2}
@@ -223,7 +223,7 @@ def test_transcript_webhook_never_arrives_and_the_sweep_recovers_it(
         import json as _json
         from datetime import UTC, datetime
 
-        from shared.envelope import build_detail
+        from shared.ingest.envelope import build_detail
 
         never = raw_event_key(
             build_detail(

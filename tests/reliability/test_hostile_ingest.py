@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli.lambda_runtime import invoke, load_handler
-from cli.webhook_signing import WebhookSigner
-from shared import runtime
-from shared.envelope import WebhookDetail
+from local.lambda_runtime import invoke, load_handler
+from local.signing import WebhookSigner
+from shared import wiring
+from shared.ingest.envelope import WebhookDetail
 from tests.conftest import EVENTS_DIR
 from tests.integration.conftest import MotoStack
 from tests.support.figures import record_figure
@@ -88,7 +88,7 @@ def endpoint(
     moto_stack: MotoStack, signer: WebhookSigner, record_property: Callable[[str, object], None]
 ) -> Iterator[Endpoint]:
     found = Endpoint(signer=signer)
-    ingestor = runtime.ingestor()
+    ingestor = wiring.ingestor()
     real = ingestor._publisher
 
     class Recording:
@@ -301,7 +301,7 @@ def test_a_bad_rtk_signature_is_not_rescued_by_a_good_legacy_one(endpoint: Endpo
 
 def test_replays_of_a_valid_body_land_on_the_same_key(endpoint: Endpoint) -> None:
     """No timestamp is signed, so a replay verifies; it is accepted and overwrites the same object."""
-    from shared.archive import raw_event_key
+    from shared.session.intake import raw_event_key
 
     @HOSTILE
     @given(body=st.sampled_from(SAMPLES), times=st.integers(2, 4))

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.exceptions import DownloadRefused
-from shared.keys import event_key, safe_file_name, session_prefix
-from shared.small_download import download_bytes
-from shared.transfer import TransferConfig
-from shared.url_policy import UrlPolicy
+from shared.archive.keys import event_key, safe_file_name, session_prefix
+from shared.archive.small_download import download_bytes
+from shared.archive.transfer import TransferConfig
+from shared.archive.url_policy import UrlPolicy
+from shared.core.exceptions import DownloadRefused
 from tests.support.figures import record_figure
 from tests.support.http_source import HttpSource
 

@@ -6,9 +6,9 @@ import base64
 import json
 from typing import Any
 
-from cli.local_apigw import proxy_event
-from cli.local_workers import sqs_event
-from cli.webhook_signing import WebhookSigner
+from local.apigw import proxy_event
+from local.pollers import sqs_event
+from local.signing import WebhookSigner
 
 
 def signed_headers(signer: WebhookSigner, body: bytes, **extra: str) -> dict[str, str]:

@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
-from shared import artifact_fetch
-from shared.artifact_fetch import ArtifactFetcher, ArtifactGone, Link, NoDownloadUrl
-from shared.exceptions import RealtimeKitNotFound, SourceExpired
-from shared.transfer import TransferRequest
-from shared.url_policy import UrlPolicy
+from shared.archive import fetch as artifact_fetch
+from shared.archive.fetch import ArtifactFetcher, ArtifactGone, Link, NoDownloadUrl
+from shared.archive.transfer import TransferRequest
+from shared.archive.url_policy import UrlPolicy
+from shared.core.exceptions import RealtimeKitNotFound, SourceExpired
 
 NOW = datetime(2026, 6, 5, 12, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from shared.envelope import UNPARSED_DETAIL_TYPE, RawBody, WebhookDetail, build_detail
+from shared.ingest.envelope import UNPARSED_DETAIL_TYPE, RawBody, WebhookDetail, build_detail
 from tests.conftest import event_body
 
 NOW = datetime(2026, 6, 3, 10, 31, tzinfo=UTC)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.events import (
+from shared.ingest.events import (
     ChatSynced,
     LivestreamingStatusUpdate,
     MeetingEnded,

@@ -7,18 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cli.webhook_signing import WebhookSigner
+from local.signing import WebhookSigner
 
 REPO = Path(__file__).resolve().parents[2]
 HEAVY = [
     "cloudflare",
     "httpx",
     "aws_xray_sdk",
-    "shared.transfer",
-    "shared.small_download",
-    "shared.recordings",
-    "shared.session_artifacts",
-    "shared.session_recorder",
+    "shared.archive.transfer",
+    "shared.archive.small_download",
+    "shared.archive.recordings",
+    "shared.archive.session_artifacts",
+    "shared.session.recorder",
     "shared.normalize",
     "aws_lambda_powertools.event_handler",
 ]
@@ -26,8 +26,8 @@ HEAVY = [
 PROBE = """
 import base64, json, os, sys
 import functions.ingest.handler as ingest
-from shared import runtime
-publisher = runtime.ingestor()._publisher
+from shared import wiring
+publisher = wiring.ingestor()._publisher
 publisher.client.put_events = lambda **_: {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]}
 class Context:
     function_name, memory_limit_in_mb, aws_request_id = "ingest", 512, "r"

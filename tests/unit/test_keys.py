@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.exceptions import UnsafeIdError
-from shared.keys import event_key, safe_file_name, safe_id, session_prefix
+from shared.archive.keys import event_key, safe_file_name, safe_id, session_prefix
+from shared.core.exceptions import UnsafeIdError
 
 DIGEST = "ab" * 32
 

@@ -8,18 +8,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared.adapters.realtimekit import ArtifactLink, RecordingInfo, SessionInfo
-from shared.envelope import WebhookDetail
-from shared.events import ChatSynced, MeetingSummary, MeetingTranscript, RecordingStatusUpdate, parse_event
-from shared.exceptions import RealtimeKitNotFound, RealtimeKitRateLimited
-from shared.reconcile import (
+from shared.core.exceptions import RealtimeKitNotFound, RealtimeKitRateLimited
+from shared.fanout.routing import RECONCILE_SIGNATURE_HEADER
+from shared.ingest.envelope import WebhookDetail
+from shared.ingest.events import (
+    ChatSynced,
+    MeetingSummary,
+    MeetingTranscript,
+    RecordingStatusUpdate,
+    parse_event,
+)
+from shared.reconcile.sweep import (
     missing_artifacts,
     reconcile_session,
     sessions_due,
     sweep_recent_sessions,
     synthesized_detail,
 )
-from shared.routing import RECONCILE_SIGNATURE_HEADER
-from shared.session_model import ArtifactRecord, ArtifactState, SessionFacts
+from shared.session.model import ArtifactRecord, ArtifactState, SessionFacts
 
 NOW = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
 MEETING, SESSION = "m-1", "s-1"

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli.sample_meeting import SampleMeeting
+from local.sample_meeting import SampleMeeting
 from shared.normalize.participants import Speaker
-from shared.session_model import ArtifactRecord, ArtifactState, SeenEvent, SessionFacts, build_outputs
+from shared.session.model import ArtifactRecord, ArtifactState, SeenEvent, SessionFacts, build_outputs
 
 MEETING = SampleMeeting()
 URLS = {name: f"https://files.test/{name}" for name in MEETING.files()}

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from cli.webhook_signing import WebhookSigner
-from shared.exceptions import KeyUnavailableError, SignatureError
-from shared.signature import SignatureVerifier, StaticPublicKey, WellKnownPublicKey
+from local.signing import WebhookSigner
+from shared.core.exceptions import KeyUnavailableError, SignatureError
+from shared.ingest.signature import SignatureVerifier, StaticPublicKey, WellKnownPublicKey
 
 BODY = b'{"event":"meeting.started","meeting":{"id":"m-1","sessionId":"s-1"}}'
 

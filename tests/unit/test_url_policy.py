@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from shared.exceptions import DownloadRefused
-from shared.url_policy import DEFAULT_ALLOWED_HOSTS, UrlPolicy, host_matches
+from shared.archive.url_policy import DEFAULT_ALLOWED_HOSTS, UrlPolicy, host_matches
+from shared.core.exceptions import DownloadRefused
 
 
 def resolver_for(table: dict[str, list[str]]):

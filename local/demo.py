@@ -1,0 +1,147 @@
+"""``meeting-vault demo``: play the sample meeting through the local pipeline and show what
+was archived."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.sample_meeting import SampleMeeting
+from local.signing import WebhookSigner
+from local.stack import LocalSettings, LocalStack
+from local.standin import RealtimeKitStandin
+from local.standin_rest import StandinRestState, install_sample_meeting
+
+
+@dataclass
+class DemoReport:
+    deliveries: list[tuple[str, int]] = field(default_factory=list)  # (event, HTTP status)
+    archived: list[tuple[str, int]] = field(default_factory=list)  # (key, bytes)
+    dead_letters: dict[str, int] = field(default_factory=dict)
+    rest: StandinRestState | None = None
+
+
+def play_sample_meeting(
+    stack: LocalStack,
+    standin: RealtimeKitStandin,
+    meeting: SampleMeeting,
+    *,
+    echo: Callable[[str], None] = lambda _: None,
+    timeout: float = 120.0,
+    rest: bool = True,
+) -> DemoReport:
+    report = DemoReport()
+    urls = {name: standin.host_file(name, data, ctype) for name, (data, ctype) in meeting.files().items()}
+    # RealtimeKit makes one summary per session: sent on its own (summarize_on_end) or after the
+    # pipeline's POST /sessions/{id}/summary, whichever comes first; never both.
+    summary_sent: set[str] = set()
+    lock = threading.Lock()
+
+    def send(payload: dict[str, Any], note: str = "") -> None:
+        if payload["event"] == "meeting.summary":
+            with lock:
+                if meeting.session_id in summary_sent:
+                    return
+                summary_sent.add(meeting.session_id)
+        status, _ = standin.send_webhook(stack.webhook_url, payload)
+        with lock:
+            report.deliveries.append((str(payload["event"]), status))
+        echo(f"  {status}  {payload['event']}{note}")
+
+    senders: list[threading.Thread] = []
+
+    def summary_requested(session_id: str) -> None:
+        # Called while the pipeline waits for the POST's answer; like RealtimeKit, answer first and
+        # send the webhook afterwards (local mode runs one handler at a time: sending here would wait
+        # for the consumer that is waiting for us).
+        if session_id == meeting.session_id:
+            note = "  (after the pipeline's POST /sessions/{id}/summary)"
+            sender = threading.Thread(target=send, args=(meeting.summary_webhook(urls), note), daemon=True)
+            senders.append(sender)
+            sender.start()
+
+    if rest:
+        report.rest = install_sample_meeting(
+            standin, meeting, urls, api_token=stack.settings.realtimekit_api_token
+        )
+        report.rest.on_summary_requested = summary_requested
+    for payload in meeting.webhooks(urls):
+        send(payload)
+    waited = 0
+    depths = stack.wait_idle(timeout=timeout)
+    while any(sender.is_alive() for sender in senders) or len(senders) > waited:
+        waited = len(senders)
+        for sender in list(senders):
+            sender.join(timeout=timeout)
+        depths = stack.wait_idle(timeout=timeout)
+    report.dead_letters = {name: d["dlq"] for name, d in depths.items() if d["dlq"]}
+    report.archived = stack.list_archive()
+    return report
+
+
+def render_tree(objects: list[tuple[str, int]]) -> list[str]:
+    """Keys as an indented tree with sizes; the many raw events folded into one line."""
+    lines: list[str] = []
+    shown: set[str] = set()
+    events: dict[str, tuple[int, int]] = {}
+    for key, size in sorted(objects):
+        parts = key.split("/")
+        if "events" in parts[:-1]:
+            folder = "/".join(parts[: parts.index("events") + 1])
+            count, total = events.get(folder, (0, 0))
+            events[folder] = (count + 1, total + size)
+    for key, size in sorted(objects):
+        parts = key.split("/")
+        for depth in range(1, len(parts)):
+            folder = "/".join(parts[:depth])
+            if folder not in shown:
+                shown.add(folder)
+                label = f"{parts[depth - 1]}/"
+                if folder in events:
+                    count, total = events[folder]
+                    label += f"  ({count} webhook bodies, {total:,} bytes)"
+                lines.append(f"  {'  ' * (depth - 1)}{label}")
+            if folder in events:
+                break
+        else:
+            lines.append(f"  {'  ' * (len(parts) - 1)}{parts[-1]}  {size:,} bytes")
+    return lines
+
+
+def run_demo(*, echo: Callable[[str], None] = print, log_level: str = "WARNING") -> DemoReport:
+    signer = WebhookSigner.generate()
+    # Created without summarize_on_end: the summary is the one the pipeline asks for (summary mode).
+    meeting = SampleMeeting(summarize_on_end=False)
+    with RealtimeKitStandin(signer) as standin:
+        settings = LocalSettings(
+            public_key_url=standin.well_known_url,
+            realtimekit_api_base=standin.api_base_url,
+            log_level=log_level,
+        )
+        with LocalStack(settings) as stack:
+            echo(f"local pipeline up: webhook {stack.webhook_url}, AWS (moto) {stack.aws_endpoint}")
+            echo(f"RealtimeKit stand-in at {standin.base_url}; sending the sample meeting's webhooks:")
+            report = play_sample_meeting(stack, standin, meeting, echo=echo)
+            echo("")
+            echo(f"archived in s3://{stack.names.bucket}/")
+            for line in render_tree(report.archived):
+                echo(line)
+            prefix = f"meetings/{meeting.meeting_id}/sessions/{meeting.session_id}/"
+            keys = {key for key, _ in report.archived}
+            if prefix + "transcript/transcript.txt" in keys:
+                echo("")
+                echo("transcript/transcript.txt (first lines):")
+                for text in stack.read_object(prefix + "transcript/transcript.txt").decode().splitlines()[:5]:
+                    echo(f"  {text}")
+            if report.rest is not None:
+                requests = len(report.rest.summary_requests)
+                echo("")
+                echo(
+                    f"summary: requested from RealtimeKit {requests} time(s) after the transcript was "
+                    "archived (summary mode realtimekit); it arrived as a signed meeting.summary"
+                )
+            if report.dead_letters:
+                echo(f"dead-lettered messages: {report.dead_letters}")
+            return report

@@ -1,0 +1,45 @@
+"""``meeting-vault dev``: the local pipeline until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from local.signing import DEFAULT_KEY_DIR, WebhookSigner
+from local.stack import LocalSettings, LocalStack
+
+
+def run_dev(
+    *, port: int, aws_port: int, public_key_file: Path | None, verbose: bool, echo: Callable[[str], None]
+) -> None:
+    if public_key_file is not None:
+        pem = public_key_file.read_text()
+        key_note = str(public_key_file)
+    else:
+        pem = WebhookSigner.local_dev().public_pem()
+        key_note = f"{DEFAULT_KEY_DIR}/dev-webhook-public-key.pem (sign with {DEFAULT_KEY_DIR}/dev-webhook-signing-key.pem)"
+    settings = LocalSettings(
+        port=port, aws_port=aws_port, public_key_pem=pem, log_level="INFO" if verbose else "WARNING"
+    )
+    stack = LocalStack(settings)
+    try:
+        stack.start()
+    except OSError as error:
+        raise click.ClickException(f"cannot start the local stack: {error}") from error
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    echo(f"webhook URL:   {stack.webhook_url}")
+    echo(f"AWS endpoint:  {stack.aws_endpoint}  (any credentials, region us-east-1)")
+    echo(f"bucket:        {stack.names.bucket}")
+    echo(f"public key:    {key_note}")
+    echo("Ctrl-C to stop.")
+    try:
+        stop.wait()
+    finally:
+        echo("stopping...")
+        stack.stop()

@@ -1,0 +1,72 @@
+"""Just enough of the Lambda runtime to call handlers in-process (local mode and tests)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+# Lambda runs one invocation per execution environment at a time, and handlers rely on it (batch
+# processors and idempotency configs are module globals). Local mode gives each function one
+# environment: invocations of one function run one at a time; different functions run side by
+# side, so the webhook endpoint is not held up behind a recording download.
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _environment_lock(function_name: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(function_name, threading.Lock())
+
+
+@dataclass
+class LocalLambdaContext:
+    function_name: str
+    timeout_seconds: int = 30
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+    function_version: str = "$LATEST"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = time.monotonic() - self._started
+        return max(0, int((self.timeout_seconds - elapsed) * 1000))
+
+
+def load_handler(dotted: str) -> Handler:
+    """``functions.ingest.handler.handler`` -> the callable, as Lambda resolves it."""
+    module_name, _, attribute = dotted.rpartition(".")
+    handler: Handler = getattr(importlib.import_module(module_name), attribute)
+    return handler
+
+
+def invoke(handler: Handler, event: dict[str, Any], *, function_name: str, timeout_seconds: int = 30) -> Any:
+    with _environment_lock(function_name):
+        try:
+            return handler(
+                event, LocalLambdaContext(function_name=function_name, timeout_seconds=timeout_seconds)
+            )
+        finally:
+            _drop_unpublished_metrics()
+
+
+def _drop_unpublished_metrics() -> None:
+    """With POWERTOOLS_METRICS_DISABLED (local mode) Powertools neither prints nor clears the
+    metric set, so it would grow across invocations; Lambda's flush clears it after each one."""
+    from shared.core.observability import metrics
+
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+        metrics.clear_metrics()

@@ -1,0 +1,301 @@
+"""Local mode: the whole pipeline on one machine, no AWS account.
+
+moto's server plays AWS (S3, SQS, EventBridge, DynamoDB, Secrets Manager); the same routes as
+the CDK stack (``shared.fanout.routing``) connect the bus to the queues; the same handler functions
+consume them in-process; a local HTTP endpoint plays API Gateway."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from local.apigw import LocalApiGateway
+from local.lambda_runtime import load_handler
+from local.names import REGION, WEBHOOK_PATH, LocalNames
+from local.pollers import QueuePoller
+from shared import wiring
+from shared.fanout.routing import DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
+
+log = logging.getLogger("meeting_vault.local")
+
+
+@dataclass
+class LocalSettings:
+    port: int = 0
+    aws_port: int = 0
+    host: str = "127.0.0.1"
+    public_key_pem: str | None = None
+    public_key_url: str | None = None
+    realtimekit_api_base: str | None = None
+    realtimekit_api_token: str = "local-token"  # noqa: S105 - a placeholder for the stand-in, not a secret
+    extra_env: dict[str, str] = field(default_factory=dict)
+    log_level: str = "WARNING"
+
+
+class LocalStack:
+    """Start with ``start()`` (or as a context manager); ``wait_idle()`` blocks until every
+    queue is drained; ``stop()`` shuts everything down."""
+
+    def __init__(self, settings: LocalSettings, names: LocalNames | None = None) -> None:
+        if not (settings.public_key_pem or settings.public_key_url):
+            raise ValueError("local mode needs a webhook public key (PEM or URL)")
+        self.settings = settings
+        self.names = names or LocalNames()
+        self._moto: ThreadedMotoServer | None = None
+        self._gateway: LocalApiGateway | None = None
+        self.pollers: list[QueuePoller] = []
+        self.queue_urls: dict[str, str] = {}
+        self.dlq_urls: dict[str, str] = {}
+        self.aws_endpoint = ""
+        self._saved_env: dict[str, str | None] = {}
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
+        self._moto = ThreadedMotoServer(
+            ip_address=self.settings.host, port=self.settings.aws_port, verbose=False
+        )
+        self._moto.start()
+        host, port = self._moto.get_host_and_port()
+        self.aws_endpoint = f"http://{host}:{port}"
+        self._apply_environment()
+        wiring.reset()
+        self.provision()
+        self._gateway = LocalApiGateway(
+            load_handler(INGEST_HANDLER), host=self.settings.host, port=self.settings.port
+        )
+        self._gateway.start()
+        sqs = self.client("sqs")
+        for route in ROUTES:
+            url = self.queue_urls[route.name]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            poller = QueuePoller(
+                route=route,
+                handler=load_handler(route.lambda_handler),
+                sqs=sqs,
+                queue_url=url,
+                queue_arn=arn,
+                region=REGION,
+            )
+            poller.start()
+            self.pollers.append(poller)
+        return self
+
+    def stop(self) -> None:
+        for poller in self.pollers:
+            poller.stop()
+        self.pollers.clear()
+        if self._gateway:
+            self._gateway.stop()
+            self._gateway = None
+        if self._moto:
+            self._moto.stop()
+            self._moto = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+        wiring.reset()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- what users see -------------------------------------------------------------------
+    @property
+    def webhook_url(self) -> str:
+        assert self._gateway is not None, "start() first"
+        return f"{self._gateway.base_url}{WEBHOOK_PATH}"
+
+    def client(self, service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+        )
+
+    def environment(self) -> dict[str, str]:
+        """What the stack gives each Lambda, pointed at moto."""
+        env = {
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "EVENT_BUS_NAME": self.names.bus,
+            "ARCHIVE_BUCKET": self.names.bucket,
+            "SESSIONS_TABLE": self.names.sessions_table,
+            "IDEMPOTENCY_TABLE": self.names.idempotency_table,
+            "REALTIMEKIT_API_TOKEN_SECRET_ARN": self.names.api_token_secret,
+            "REALTIMEKIT_ACCOUNT_ID": "local-account",
+            "REALTIMEKIT_APP_ID": "local-app",
+            "DOWNLOAD_HOST_ALLOWLIST": "127.0.0.1,localhost",
+            "DOWNLOAD_ALLOW_LOOPBACK": "true",
+            "DOWNLOAD_ALLOW_HTTP": "true",
+            "POWERTOOLS_SERVICE_NAME": "meeting-vault",
+            "POWERTOOLS_METRICS_NAMESPACE": "MeetingVault",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
+        }
+        if self.settings.public_key_pem:
+            env["WEBHOOK_PUBLIC_KEY_PEM"] = self.settings.public_key_pem
+        if self.settings.public_key_url:
+            env["WEBHOOK_PUBLIC_KEY_URL"] = self.settings.public_key_url
+        if self.settings.realtimekit_api_base:
+            env["REALTIMEKIT_API_BASE_URL"] = self.settings.realtimekit_api_base
+        env.update(self.settings.extra_env)
+        return env
+
+    def _apply_environment(self) -> None:
+        for name, value in self.environment().items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+        for name in ("WEBHOOK_PUBLIC_KEY_PEM", "WEBHOOK_PUBLIC_KEY_URL"):
+            if name not in self.environment():
+                self._saved_env.setdefault(name, os.environ.get(name))
+                os.environ.pop(name, None)
+
+    # -- resources -------------------------------------------------------------------------
+    def provision(self) -> None:
+        resources = provision_resources(
+            self.client, self.names, api_token=self.settings.realtimekit_api_token
+        )
+        self.queue_urls, self.dlq_urls = resources.queue_urls, resources.dlq_urls
+
+    # -- observation -------------------------------------------------------------------------
+    def queue_depths(self) -> dict[str, dict[str, int]]:
+        sqs = self.client("sqs")
+        depths: dict[str, dict[str, int]] = {}
+        for route in ROUTES:
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=self.queue_urls[route.name],
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            dlq = sqs.get_queue_attributes(
+                QueueUrl=self.dlq_urls[route.name], AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]
+            depths[route.name] = {
+                "visible": int(attrs["ApproximateNumberOfMessages"]),
+                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+                "dlq": int(dlq["ApproximateNumberOfMessages"]),
+            }
+        return depths
+
+    def wait_idle(self, timeout: float = 60.0, settle: float = 0.3) -> dict[str, dict[str, int]]:
+        """Block until no queue holds a message and no consumer is busy (twice in a row)."""
+        deadline = time.monotonic() + timeout
+        quiet_since: float | None = None
+        while True:
+            depths = self.queue_depths()
+            busy = any(p.busy for p in self.pollers)
+            pending = sum(d["visible"] + d["in_flight"] for d in depths.values())
+            now = time.monotonic()
+            if pending == 0 and not busy:
+                quiet_since = quiet_since or now
+                if now - quiet_since >= settle:
+                    return depths
+            else:
+                quiet_since = None
+            if now > deadline:
+                raise TimeoutError(f"local stack still busy after {timeout:.0f}s: {depths}")
+            time.sleep(0.1)
+
+    def list_archive(self, prefix: str = "") -> list[tuple[str, int]]:
+        s3 = self.client("s3")
+        found: list[tuple[str, int]] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=self.names.bucket, Prefix=prefix):
+            found.extend((obj["Key"], obj["Size"]) for obj in page.get("Contents", []))
+        return found
+
+    def read_object(self, key: str) -> bytes:
+        body: bytes = self.client("s3").get_object(Bucket=self.names.bucket, Key=key)["Body"].read()
+        return body
+
+
+@dataclass
+class ProvisionedResources:
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    dlq_urls: dict[str, str] = field(default_factory=dict)
+
+
+def provision_resources(
+    client: Callable[[str], Any], names: LocalNames, *, api_token: str
+) -> ProvisionedResources:
+    """Create what the CDK stack creates, with the same routes (``shared.fanout.routing``). ``client``
+    builds a boto3 client for a service name: against moto's server, or in-process ``mock_aws``."""
+    found = ProvisionedResources()
+    s3 = client("s3")
+    s3.create_bucket(Bucket=names.bucket)
+    s3.put_bucket_versioning(Bucket=names.bucket, VersioningConfiguration={"Status": "Enabled"})
+    ddb = client("dynamodb")
+    ddb.create_table(
+        TableName=names.sessions_table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.create_table(
+        TableName=names.idempotency_table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client("secretsmanager").create_secret(Name=names.api_token_secret, SecretString=api_token)
+    events = client("events")
+    events.create_event_bus(Name=names.bus)
+    sqs = client("sqs")
+    for route in ROUTES:
+        dlq_url = sqs.create_queue(
+            QueueName=names.dlq(route.name),
+            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_DAYS * 86400)},
+        )["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        url = sqs.create_queue(
+            QueueName=names.queue(route.name),
+            Attributes={
+                "VisibilityTimeout": str(route.visibility_timeout_seconds),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(route.max_receive_count)}
+                ),
+            },
+        )["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        found.queue_urls[route.name] = url
+        found.dlq_urls[route.name] = dlq_url
+        rule = f"{names.prefix}-{route.name}"
+        events.put_rule(Name=rule, EventBusName=names.bus, EventPattern=json.dumps(route.event_pattern))
+        events.put_targets(Rule=rule, EventBusName=names.bus, Targets=[{"Id": route.name, "Arn": arn}])
+    return found
+
+
+@contextmanager
+def running(settings: LocalSettings) -> Iterator[LocalStack]:
+    stack = LocalStack(settings)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

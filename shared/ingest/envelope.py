@@ -1,0 +1,170 @@
+"""What the ingest function puts on the bus for each accepted webhook, and how consumers read it.
+
+``detail`` = {"delivery": {...metadata...}, "event", "meetingId", "sessionId", "valid", "parseError",
+"payload": <the JSON body as received, or null>, "body": {"encoding", "data"}} — the exact bytes ride
+along so consumers can archive the body as received, byte for byte."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.ingest.events import parse_event
+
+EVENT_SOURCE = "realtimekit"
+UNPARSED_DETAIL_TYPE = "webhook.unparsed"
+_DETAIL_TYPE_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Deeper JSON is kept as raw bytes only (flagged invalid): the parsers and serializers on the way
+# (json, pydantic) give up somewhere past a few hundred levels, and no webhook nests past 5.
+MAX_JSON_DEPTH = 64
+
+
+# Events we make ourselves (the reconciliation sweep, the CLI's backfill) carry one of these as
+# ``delivery.signatureHeader`` instead of the header a verified webhook arrived with.
+SYNTHESIZED_BY = ("reconcile", "backfill")
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    delivery_id: str | None = Field(default=None, alias="deliveryId")
+    webhook_id: str | None = Field(default=None, alias="webhookId")
+    received_at: datetime = Field(alias="receivedAt")
+    body_sha256: str = Field(alias="bodySha256")
+    body_bytes: int = Field(alias="bodyBytes")
+    signature_header: str = Field(alias="signatureHeader")
+
+
+class RawBody(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    encoding: Literal["utf-8", "base64"]
+    data: str
+
+    def to_bytes(self) -> bytes:
+        return self.data.encode() if self.encoding == "utf-8" else base64.b64decode(self.data)
+
+    @classmethod
+    def of(cls, body: bytes) -> RawBody:
+        try:
+            return cls(encoding="utf-8", data=body.decode("utf-8"))
+        except UnicodeDecodeError:
+            return cls(encoding="base64", data=base64.b64encode(body).decode())
+
+
+class WebhookDetail(BaseModel):
+    """The ``detail`` of every bus event from the ingest function."""
+
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    delivery: Delivery
+    event: str | None
+    meeting_id: str | None = Field(alias="meetingId")
+    session_id: str | None = Field(alias="sessionId")
+    event_time: datetime | None = Field(alias="eventTime")
+    valid: bool
+    parse_error: str | None = Field(alias="parseError")
+    payload: Any = None
+    body: RawBody
+
+    @property
+    def synthesized(self) -> bool:
+        """Made by the pipeline from RealtimeKit's REST API, not a webhook RealtimeKit signed."""
+        return self.delivery.signature_header in SYNTHESIZED_BY
+
+    @property
+    def detail_type(self) -> str:
+        if self.event and _DETAIL_TYPE_OK.match(self.event):
+            return self.event
+        return UNPARSED_DETAIL_TYPE
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True)
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+
+
+def build_detail(
+    body: bytes,
+    *,
+    received_at: datetime,
+    delivery_id: str | None,
+    webhook_id: str | None,
+    signature_header: str,
+) -> WebhookDetail:
+    """Parse a verified body into the bus detail. Never raises for a bad body: a signed body that
+    does not parse is still carried (flagged ``valid: false`` with the reason) so nothing is lost."""
+    payload: Any = None
+    event_name: str | None = None
+    meeting_id = session_id = None
+    event_time = None
+    parse_error: str | None = None
+    try:
+        payload = json.loads(body)
+    except ValueError as exc:  # includes UnicodeDecodeError
+        parse_error = f"body is not JSON: {_first_line(exc)}"
+    except RecursionError:  # e.g. 30,000 nested "[": json gives up before the body cap does
+        parse_error = f"body is not JSON we can keep: nested deeper than {MAX_JSON_DEPTH} levels"
+    if parse_error is None and _nested_deeper_than(payload, MAX_JSON_DEPTH):
+        # Carried as raw bytes only: the parsed copy could not be serialized onto the bus.
+        payload, parse_error = (
+            None,
+            f"body is not JSON we can keep: nested deeper than {MAX_JSON_DEPTH} levels",
+        )
+    if parse_error is None:
+        if isinstance(payload, dict) and isinstance(payload.get("event"), str):
+            event_name = payload["event"]
+        try:
+            event = parse_event(payload)
+        except ValueError as exc:
+            parse_error = _first_line(exc) if not hasattr(exc, "errors") else _summarize(exc)
+        else:
+            meeting_id, session_id, event_time = event.meeting_id, event.session_id, event.event_time
+    return WebhookDetail(
+        delivery=Delivery(
+            delivery_id=delivery_id,
+            webhook_id=webhook_id,
+            received_at=received_at,
+            body_sha256=hashlib.sha256(body).hexdigest(),
+            body_bytes=len(body),
+            signature_header=signature_header,
+        ),
+        event=event_name,
+        meeting_id=meeting_id,
+        session_id=session_id,
+        event_time=event_time,
+        valid=parse_error is None,
+        parse_error=parse_error,
+        payload=payload,
+        body=RawBody.of(body),
+    )
+
+
+def _nested_deeper_than(document: Any, limit: int) -> bool:
+    """True when arrays/objects nest more than ``limit`` levels (webhook bodies nest about 4)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _summarize(exc: Exception) -> str:
+    errors = exc.errors()  # type: ignore[attr-defined]
+    parts = []
+    for err in errors[:3]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg')}")
+    return "; ".join(parts)[:300]

@@ -1,0 +1,239 @@
+"""A session as facts (the webhooks seen, the artifacts archived or failed, the transcript's
+speakers) and the files derived from them: ``session.json``, ``participants.json`` and
+``participant_events.json``. Pure: the same set of facts gives byte-identical files, whatever
+order or how many times they arrived."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from shared.ingest.events import parse_event
+from shared.normalize.chat import chat_to_json, parse_chat
+from shared.normalize.participants import (
+    PresenceEvent,
+    Speaker,
+    build_roster,
+    participant_events_to_json,
+    participants_document,
+    participants_to_json,
+)
+from shared.normalize.seed_models import iso_utc
+from shared.normalize.transcript import (
+    parse_transcript,
+    speaker_timeline_to_json,
+    transcript_to_json,
+    transcript_to_srt,
+    transcript_to_txt,
+    transcript_to_vtt,
+)
+
+MANIFEST_SCHEMA = "meeting-vault/session@1"
+PRESENCE_EVENTS = ("meeting.participantJoined", "meeting.participantLeft")
+# Webhooks are unordered and several statuses share a timestamp: order statuses by lifecycle.
+RECORDING_LIFECYCLE = {"INVOKED": 0, "RECORDING": 1, "PAUSED": 2, "UPLOADING": 3, "UPLOADED": 4, "ERRORED": 5}
+
+
+def _status_rank(status: str) -> tuple[int, str]:
+    return (RECORDING_LIFECYCLE.get(status, -1), status)
+
+
+class ArtifactState(StrEnum):
+    ARCHIVED = "archived"
+    FAILED = "failed"
+
+
+class ArtifactRecord(BaseModel):
+    """One file of the session, archived or failed. ``name`` is unique within the session
+    (e.g. ``recording/<id>/video``, ``transcript/source``) so a retry replaces its own record."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: str
+    state: ArtifactState
+    key: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    content_type: str | None = None
+    archived_at: datetime | None = None
+    reason: str | None = None
+    message: str | None = None
+    source: str | None = None  # the event that brought it, e.g. "recording.statusUpdate"
+
+
+@dataclass(frozen=True)
+class SeenEvent:
+    digest: str
+    event: str
+    payload: dict[str, Any]
+    # Made by the pipeline (reconciliation, backfill): it informs the session's metadata but is not
+    # counted as a webhook, so the manifest does not depend on whether a sweep happened to run.
+    synthesized: bool = False
+
+
+@dataclass
+class SessionFacts:
+    meeting_id: str
+    session_id: str
+    events: list[SeenEvent] = field(default_factory=list)
+    artifacts: list[ArtifactRecord] = field(default_factory=list)
+    speakers: list[Speaker] = field(default_factory=list)
+
+
+TRANSCRIPT_SOURCE = "transcript/source"
+CHAT_SOURCE = "chat/source"
+JSON_TYPE = "application/json"
+
+
+@dataclass(frozen=True)
+class SessionOutputs:
+    """Every derived file, by its key relative to the session folder: (bytes, content type)."""
+
+    files: dict[str, tuple[bytes, str]]
+
+    @property
+    def manifest(self) -> bytes:
+        return self.files["session.json"][0]
+
+    @property
+    def participants(self) -> bytes:
+        return self.files["participants.json"][0]
+
+    @property
+    def participant_events(self) -> bytes:
+        return self.files["participant_events.json"][0]
+
+
+def archived_source(facts: SessionFacts, name: str) -> ArtifactRecord | None:
+    """The archived record of a source file (transcript or chat) whose derived files we render."""
+    record = next((a for a in facts.artifacts if a.name == name), None)
+    return record if record is not None and record.state is ArtifactState.ARCHIVED and record.key else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return iso_utc(moment) if moment else None
+
+
+def _ordered(events: Iterable[SeenEvent]) -> list[tuple[Any, SeenEvent]]:
+    """Events with their parsed model, in the order of the time they describe (digest breaks ties)."""
+    parsed = []
+    for seen in events:
+        try:
+            model = parse_event(seen.payload)
+        except ValueError:
+            continue
+        moment = model.event_time
+        parsed.append(((moment is None, moment.timestamp() if moment else 0.0, seen.digest), model, seen))
+    parsed.sort(key=lambda item: item[0])
+    return [(model, seen) for _, model, seen in parsed]
+
+
+def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) -> SessionOutputs:
+    """All derived files from the facts and the archived source files (``sources`` maps
+    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` to their bytes, when archived)."""
+    sources = sources or {}
+    ordered = _ordered(facts.events)
+    title = room_name = None
+    organizer: dict[str, Any] | None = None
+    created_at = started_at = ended_at = None
+    end_reason = None
+    recordings: dict[str, dict[str, Any]] = {}
+    by_type: dict[str, int] = {}
+    for model, seen in ordered:
+        if not seen.synthesized:
+            by_type[seen.event] = by_type.get(seen.event, 0) + 1
+        meeting = getattr(model, "meeting", None)
+        title = getattr(model, "title", None) or (meeting.title if meeting else None) or title
+        if meeting is not None:
+            room_name = meeting.room_name or room_name
+            if meeting.organized_by is not None:
+                organizer = meeting.organized_by.model_dump(exclude_none=True)
+            created_at = min(filter(None, (created_at, meeting.created_at)), default=None)
+            started_at = min(filter(None, (started_at, meeting.started_at)), default=None)
+            ended_at = max(filter(None, (ended_at, meeting.ended_at)), default=None)
+        for attr in ("created_at", "started_at"):
+            flat = getattr(model, attr, None) if meeting is None else None
+            if isinstance(flat, datetime):
+                if attr == "created_at":
+                    created_at = min(filter(None, (created_at, flat)), default=None)
+                else:
+                    started_at = min(filter(None, (started_at, flat)), default=None)
+        if seen.event == "meeting.ended":
+            end_reason = getattr(model, "reason", None) or end_reason
+        recording = getattr(model, "recording", None)
+        if recording is not None and recording.the_id:
+            entry = recordings.setdefault(recording.the_id, {"id": recording.the_id, "statuses": []})
+            if recording.status not in entry["statuses"]:
+                entry["statuses"] = sorted([*entry["statuses"], recording.status], key=_status_rank)
+            entry["status"] = entry["statuses"][-1]
+            entry["outputFileName"] = recording.output_file_name or entry.get("outputFileName")
+            entry["fileSize"] = recording.file_size or entry.get("fileSize")
+            entry["durationSeconds"] = recording.recording_duration or entry.get("durationSeconds")
+
+    presence = [
+        PresenceEvent.from_webhook(seen.payload) for seen in facts.events if seen.event in PRESENCE_EVENTS
+    ]
+    transcript = None
+    if TRANSCRIPT_SOURCE in sources:
+        transcript = parse_transcript(sources[TRANSCRIPT_SOURCE], session_started_at=started_at)
+    roster = build_roster(presence, [*facts.speakers, *(transcript.speakers if transcript else ())])
+    files: dict[str, tuple[bytes, str]] = {
+        "participants.json": (participants_to_json(roster), JSON_TYPE),
+        "participant_events.json": (
+            participant_events_to_json(presence, roster, session_started_at=started_at),
+            JSON_TYPE,
+        ),
+    }
+    if transcript is not None:
+        files["transcript/transcript.json"] = (transcript_to_json(transcript, roster), JSON_TYPE)
+        files["transcript/speaker_timeline.json"] = (speaker_timeline_to_json(transcript, roster), JSON_TYPE)
+        files["transcript/transcript.txt"] = (transcript_to_txt(transcript), "text/plain; charset=utf-8")
+        files["transcript/transcript.vtt"] = (transcript_to_vtt(transcript), "text/vtt; charset=utf-8")
+        files["transcript/transcript.srt"] = (
+            transcript_to_srt(transcript),
+            "application/x-subrip; charset=utf-8",
+        )
+    if CHAT_SOURCE in sources:
+        files["chat/chat.json"] = (chat_to_json(parse_chat(sources[CHAT_SOURCE]), roster), JSON_TYPE)
+    artifacts = sorted(facts.artifacts, key=lambda a: a.name)
+    duration = (ended_at - started_at).total_seconds() if started_at and ended_at else None
+    manifest = {
+        "schema": MANIFEST_SCHEMA,
+        "meeting": {
+            "id": facts.meeting_id,
+            "title": title,
+            "roomName": room_name,
+            "organizedBy": organizer,
+            "createdAt": _iso(created_at),
+        },
+        "session": {
+            "id": facts.session_id,
+            "startedAt": _iso(started_at),
+            "endedAt": _iso(ended_at),
+            "endReason": end_reason,
+            "durationSeconds": duration,
+            "state": "ended" if ended_at or "meeting.ended" in by_type else "live",
+        },
+        "participants": [p.model_dump(mode="json") for p in participants_document(roster)],
+        "recordings": sorted(recordings.values(), key=lambda r: r["id"]),
+        "artifacts": [a.model_dump(mode="json", exclude_none=True, by_alias=True) for a in artifacts],
+        "artifactCounts": {
+            state.value: sum(1 for a in artifacts if a.state is state) for state in ArtifactState
+        },
+        "derivedFiles": [
+            {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for path, (data, _) in sorted(files.items())
+        ],
+        "transcriptTimeBase": transcript.time_base if transcript else None,
+        "events": {"count": sum(by_type.values()), "byType": dict(sorted(by_type.items()))},
+    }
+    files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
+    return SessionOutputs(files=files)

@@ -1,7 +1,0 @@
-"""The one Powertools tracer, for the consumer functions (see ``shared.observability``)."""
-
-from __future__ import annotations
-
-from aws_lambda_powertools import Tracer
-
-tracer = Tracer()

@@ -1,0 +1,174 @@
+"""Wiring: the adapters a running function uses, each built once per execution environment, and
+the consumers' record handlers composed from them. Nothing in the domain imports this package back.
+
+Handlers get their collaborators here instead of building clients at import time, so the
+ingest path imports only what it uses and tests or local mode can ``reset()`` everything
+after changing the environment (endpoint, bucket, key)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from shared.core import config
+
+if TYPE_CHECKING:
+    from shared.adapters.realtimekit import RealtimeKitClient
+    from shared.adapters.s3 import ArchiveStore
+    from shared.archive.fetch import ArtifactFetcher
+    from shared.archive.recordings import RecordingArchiver
+    from shared.archive.session_artifacts import SessionArtifactArchiver
+    from shared.core.idempotency import Once
+    from shared.ingest.ack import WebhookIngestor
+    from shared.ingest.envelope import WebhookDetail
+    from shared.ingest.events import ChatSynced, MeetingSummary, MeetingTranscript
+    from shared.session.model import ArtifactRecord
+    from shared.session.recorder import SessionRecorder
+
+
+@cache
+def ingestor() -> WebhookIngestor:
+    from shared.ingest.ack import ingestor_from_settings
+
+    return ingestor_from_settings(config.ingest_settings())
+
+
+@cache
+def archive_store() -> ArchiveStore:
+    from shared.adapters.s3 import ArchiveStore
+
+    return ArchiveStore(config.archive_settings().archive_bucket)
+
+
+@cache
+def session_recorder() -> SessionRecorder:
+    from shared.session.recorder import SessionRecorder
+    from shared.session.store import SessionStore
+
+    return SessionRecorder(SessionStore(config.session_settings().sessions_table), archive_store())
+
+
+@cache
+def s3_client() -> Any:
+    import boto3
+
+    return boto3.client("s3")
+
+
+@cache
+def artifact_fetcher() -> ArtifactFetcher:
+    from shared.archive.fetch import ArtifactFetcher
+    from shared.archive.url_policy import UrlPolicy
+
+    settings = config.worker_settings()
+    environ = {"DOWNLOAD_HOST_ALLOWLIST": settings.download_host_allowlist or ""}
+    return ArtifactFetcher(
+        s3_client=s3_client(), policy=UrlPolicy.from_env(environ, local=settings.local_mode)
+    )
+
+
+def realtimekit() -> RealtimeKitClient:
+    """Built on first use only: most deliveries carry a valid URL and never need the REST API."""
+    from shared.adapters.realtimekit import realtimekit_client_from_env
+
+    return realtimekit_client_from_env()
+
+
+@cache
+def recording_archiver() -> RecordingArchiver:
+    from shared.archive.recordings import RecordingArchiver
+
+    return RecordingArchiver(
+        bucket=config.worker_settings().archive_bucket,
+        s3_client=s3_client(),
+        fetcher=artifact_fetcher(),
+        rest=realtimekit,
+    )
+
+
+@cache
+def archive_recording_once() -> Once:
+    from shared.core.idempotency import Once
+
+    archiver = recording_archiver()
+    return Once(
+        lambda job: {"records": [r.model_dump(mode="json") for r in archiver.archive(job)]},
+        name="recording",
+        key="recording_id",
+        table=config.worker_settings().idempotency_table,
+    )
+
+
+@cache
+def session_artifact_archiver() -> SessionArtifactArchiver:
+    from shared.archive.session_artifacts import SessionArtifactArchiver
+
+    return SessionArtifactArchiver(fetcher=artifact_fetcher(), archive=archive_store(), rest=realtimekit)
+
+
+@cache
+def archive_session_artifact_once() -> Once:
+    """Transcript, chat and summary: once per (kind, session)."""
+    from shared.core.idempotency import Once
+
+    archiver = session_artifact_archiver()
+    return Once(
+        lambda job: {"record": archiver.archive(job).model_dump(mode="json")},
+        name="session-artifact",
+        key="[kind, session_id]",
+        table=config.worker_settings().idempotency_table,
+    )
+
+
+_CACHED = [
+    ingestor,
+    archive_store,
+    session_recorder,
+    s3_client,
+    artifact_fetcher,
+    recording_archiver,
+    archive_recording_once,
+    session_artifact_archiver,
+    archive_session_artifact_once,
+]
+
+
+def register(builder: object) -> None:
+    """Let later adapters join ``reset()`` (each is a ``functools.cache``'d builder)."""
+    _CACHED.append(builder)  # type: ignore[arg-type]
+
+
+def reset() -> None:
+    config.clear_settings_cache()
+    from shared.adapters.realtimekit import clear_realtimekit_cache
+
+    clear_realtimekit_cache()
+    for builder in _CACHED:
+        builder.cache_clear()
+
+
+def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
+    """The recordings consumer's record handler, wired."""
+    from shared.archive.recordings import archive_and_report
+
+    return archive_and_report(
+        detail,
+        once=archive_recording_once(),
+        archiver=recording_archiver(),
+        record=session_recorder().record_artifact,
+    )
+
+
+def archive_session_artifact(
+    detail: WebhookDetail, *, expected: type[MeetingTranscript | ChatSynced | MeetingSummary]
+) -> ArtifactRecord:
+    """The transcript, chat and summary consumers' record handler, wired."""
+    from shared.archive.session_artifacts import archive_and_report
+
+    return archive_and_report(
+        detail,
+        expected=expected,
+        once=archive_session_artifact_once(),
+        archiver=session_artifact_archiver(),
+        record=session_recorder().record_artifact,
+    )

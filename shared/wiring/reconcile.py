@@ -1,0 +1,26 @@
+"""The reconcile function's collaborators, built once per execution environment."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from shared import wiring
+from shared.reconcile.sweep import Reconciler, reconcile_settings
+
+
+@cache
+def reconciler() -> Reconciler:
+    from shared.adapters.eventbridge import EventPublisher
+    from shared.session.store import SessionStore
+
+    settings = reconcile_settings()
+    return Reconciler(
+        settings=settings,
+        store=SessionStore(settings.sessions_table),
+        publisher=EventPublisher(settings.event_bus_name),
+        client=wiring.realtimekit,
+    )
+
+
+wiring.register(reconcile_settings)
+wiring.register(reconciler)
