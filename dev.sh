@@ -42,7 +42,7 @@ case "$cmd" in
     run mypy
     run pytest -n 2 --dist loadfile "$@"
     ;;
-  bench) setup; run python -m bench.ingest "$@" ;;
+  bench) setup; run python -m bench.startup; run python -m bench.ingest "$@" ;;
   synth) setup; run python -m infra.app ;;
   *) sed -n '2,9p' "$0"; [ "$cmd" = help ] ;;
 esac
