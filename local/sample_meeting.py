@@ -58,6 +58,12 @@ class SampleMeeting:
     def ended_at(self) -> datetime:
         return self.started_at + timedelta(minutes=30)
 
+    def stints(self) -> list[tuple[Person, int, int, int]]:
+        """(person, peer index, joined s, left s) of every join, in join order: what the join and
+        leave webhooks say and what ``GET /sessions/{id}/participants`` lists."""
+        alice, jose, chen = self.people
+        return [(alice, 0, 0, 1800), (jose, 0, 3, 20), (chen, 0, 9, 1790), (jose, 1, 21, 1795)]
+
     # -- files RealtimeKit would host ---------------------------------------------------------
     def files(self) -> dict[str, tuple[bytes, str]]:
         return {

@@ -96,9 +96,11 @@ class RealtimeKitStandin:
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
             def _json(self, status: int, document: Any) -> None:
-                data = json.dumps(document).encode()
+                # None: an answer without a body (an API call documented as returning ``void``).
+                data = b"" if document is None else json.dumps(document).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                if document is not None:
+                    self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":

@@ -16,18 +16,21 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from shared.ingest.events import parse_event
-from shared.normalize.chat import chat_to_json, parse_chat
+from shared.normalize.chat import chat_events, chat_senders, chat_to_json, parse_chat
 from shared.normalize.participants import (
     PresenceEvent,
     Speaker,
     build_roster,
+    participant_events_document,
     participant_events_to_json,
     participants_document,
     participants_to_json,
 )
-from shared.normalize.seed_models import iso_utc
+from shared.normalize.rest_participants import PARTICIPANTS_EVENT, rest_presence
+from shared.normalize.seed_models import ParticipantEventsDocument, dump_document, iso_utc
 from shared.normalize.transcript import (
     parse_transcript,
+    rebase_transcript,
     speaker_timeline_to_json,
     transcript_to_json,
     transcript_to_srt,
@@ -146,6 +149,7 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
     created_at = started_at = ended_at = None
     end_reason = None
     recordings: dict[str, dict[str, Any]] = {}
+    recording_starts: dict[str, datetime] = {}
     by_type: dict[str, int] = {}
     for model, seen in ordered:
         if not seen.synthesized:
@@ -177,20 +181,55 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             entry["outputFileName"] = recording.output_file_name or entry.get("outputFileName")
             entry["fileSize"] = recording.file_size or entry.get("fileSize")
             entry["durationSeconds"] = recording.recording_duration or entry.get("durationSeconds")
+            if recording.started_time is not None:
+                known = recording_starts.get(recording.the_id)
+                recording_starts[recording.the_id] = min(filter(None, (known, recording.started_time)))
 
     presence = [
         PresenceEvent.from_webhook(seen.payload) for seen in facts.events if seen.event in PRESENCE_EVENTS
     ]
+    # People the REST API listed (the sweep and backfill read it): what the webhooks missed.
+    listed, untimed = rest_presence(
+        (seen.payload for seen in facts.events if seen.event == PARTICIPANTS_EVENT), presence
+    )
+    presence += listed
+    # Time base (seed 002: relative = seconds "from the start of the recording"): the start of
+    # the session's first recording when there is one, else the session start.
+    first_recording = min(recording_starts.items(), key=lambda item: (item[1], item[0]), default=None)
+    origin = first_recording[1] if first_recording else started_at
+    base = "recording_start" if first_recording else ("session_start" if started_at else None)
     transcript = None
     if TRANSCRIPT_SOURCE in sources:
         transcript = parse_transcript(sources[TRANSCRIPT_SOURCE], session_started_at=started_at)
-    roster = build_roster(presence, [*facts.speakers, *(transcript.speakers if transcript else ())])
+        if first_recording is not None:
+            transcript = rebase_transcript(transcript, first_recording[1], "recording_start")
+    chat = parse_chat(sources[CHAT_SOURCE]) if CHAT_SOURCE in sources else None
+    speakers = [*facts.speakers, *(transcript.speakers if transcript else ()), *untimed]
+    roster = build_roster(presence, speakers)
+    if chat is not None:
+        # Senders nobody else named (a lost join webhook, no REST list yet) are people too.
+        strangers = [s for s in chat_senders(chat) if roster.find_by_any_id(s.peer_id) is None]
+        if strangers:
+            roster = build_roster(presence, [*speakers, *strangers])
+    if chat is None:
+        events_json = participant_events_to_json(presence, roster, session_started_at=origin)
+    else:
+        merged = [
+            *participant_events_document(presence, roster, session_started_at=origin),
+            *chat_events(chat, roster, origin=origin),
+        ]
+        # Stable: joins/leaves keep their order, chat messages their export order.
+        merged.sort(
+            key=lambda e: (
+                e.timestamp.absolute is None,
+                e.timestamp.absolute or "",
+                e.action == "chat_message",
+            )
+        )
+        events_json = dump_document(ParticipantEventsDocument, merged)
     files: dict[str, tuple[bytes, str]] = {
         "participants.json": (participants_to_json(roster), JSON_TYPE),
-        "participant_events.json": (
-            participant_events_to_json(presence, roster, session_started_at=started_at),
-            JSON_TYPE,
-        ),
+        "participant_events.json": (events_json, JSON_TYPE),
     }
     if transcript is not None:
         files["transcript/transcript.json"] = (transcript_to_json(transcript, roster), JSON_TYPE)
@@ -201,8 +240,8 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             transcript_to_srt(transcript),
             "application/x-subrip; charset=utf-8",
         )
-    if CHAT_SOURCE in sources:
-        files["chat/chat.json"] = (chat_to_json(parse_chat(sources[CHAT_SOURCE]), roster), JSON_TYPE)
+    if chat is not None:
+        files["chat/chat.json"] = (chat_to_json(chat, roster), JSON_TYPE)
     artifacts = sorted(facts.artifacts, key=lambda a: a.name)
     duration = (ended_at - started_at).total_seconds() if started_at and ended_at else None
     manifest = {
@@ -233,6 +272,12 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             for path, (data, _) in sorted(files.items())
         ],
         "transcriptTimeBase": transcript.time_base if transcript else None,
+        # What every ``relative`` time in the session's files counts from.
+        "timeBase": {
+            "relativeTo": base,
+            "origin": _iso(origin),
+            "recordingId": first_recording[0] if first_recording else None,
+        },
         "events": {"count": sum(by_type.values()), "byType": dict(sorted(by_type.items()))},
     }
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
