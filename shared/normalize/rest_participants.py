@@ -108,13 +108,16 @@ def _time(entry: Mapping[str, Any], key: str) -> datetime | None:
 def rest_presence(
     payloads: Iterable[Mapping[str, Any]], webhook_events: Iterable[PresenceEvent]
 ) -> tuple[list[PresenceEvent], list[Speaker]]:
-    """(join/leave events the webhooks did not give, people listed without a join time).
+    """(join/leave events the webhooks did not give, every listed person).
+
+    Every listed person goes to the roster (so their REST ids, e.g. a ``user_id`` the webhooks
+    lack, join the same participant), even when the webhooks already gave their join and leave.
 
     ``payloads``: the recorded ``rest.sessionParticipants`` bodies; ``webhook_events``: the
     presence events from the join/leave webhooks."""
     said = {(e.action, e.speaker.peer_id) for e in webhook_events if e.speaker.peer_id}
     events: list[PresenceEvent] = []
-    untimed: list[Speaker] = []
+    people: list[Speaker] = []
     for payload in payloads:
         listed = payload.get("participants")
         for entry in listed if isinstance(listed, list) else ():
@@ -122,9 +125,8 @@ def rest_presence(
                 continue
             speaker = _speaker(entry)
             joined, left = _time(entry, "joined_at"), _time(entry, "left_at")
-            if joined is None:
-                untimed.append(speaker)
+            people.append(speaker)
             for action, at in (("join", joined), ("leave", left)):
                 if at is not None and (action, speaker.peer_id) not in said:
                     events.append(PresenceEvent(action=action, at=at, speaker=speaker))  # type: ignore[arg-type]
-    return events, untimed
+    return events, people

@@ -438,9 +438,10 @@ def _clock(seconds: float) -> str:
 
 
 def transcript_to_txt(transcript: Transcript) -> bytes:
-    """``transcript/transcript.txt``: ``[HH:MM:SS] Name: text``, one utterance per line."""
+    """``transcript/transcript.txt``: ``[HH:MM:SS] Name: text``, one utterance per line. A start
+    before the time base (speech before the recording began) is shown at 00:00:00, like the cues."""
     lines = [
-        f"[{_clock(u.start_s)}] {_one_line(u.speaker.label)}: {_one_line(u.text)}"
+        f"[{_clock(max(0.0, u.start_s))}] {_one_line(u.speaker.label)}: {_one_line(u.text)}"
         for u in transcript.utterances
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -189,7 +189,7 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
         PresenceEvent.from_webhook(seen.payload) for seen in facts.events if seen.event in PRESENCE_EVENTS
     ]
     # People the REST API listed (the sweep and backfill read it): what the webhooks missed.
-    listed, untimed = rest_presence(
+    listed, listed_people = rest_presence(
         (seen.payload for seen in facts.events if seen.event == PARTICIPANTS_EVENT), presence
     )
     presence += listed
@@ -204,7 +204,7 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
         if first_recording is not None:
             transcript = rebase_transcript(transcript, first_recording[1], "recording_start")
     chat = parse_chat(sources[CHAT_SOURCE]) if CHAT_SOURCE in sources else None
-    speakers = [*facts.speakers, *(transcript.speakers if transcript else ()), *untimed]
+    speakers = [*facts.speakers, *(transcript.speakers if transcript else ()), *listed_people]
     roster = build_roster(presence, speakers)
     if chat is not None:
         # Senders nobody else named (a lost join webhook, no REST list yet) are people too.
