@@ -120,7 +120,9 @@ def test_whole_session_lands_in_open_formats(moto_stack: MotoStack, standin: Any
     assert captions[1].text.startswith("José Müller: Morning!")
     assert captions[1].start_time.in_milliseconds() / 1000 == 3.4 == second.start_timestamp.relative
     assert captions[0].start == "00:00:00.000"
-    subtitle_starts = [s.start.total_seconds() for s in srt.parse(files["transcript/transcript.srt"].decode())]
+    subtitle_starts = [
+        s.start.total_seconds() for s in srt.parse(files["transcript/transcript.srt"].decode())
+    ]
     assert subtitle_starts[1] == 3.4
     manifest_base = json.loads(files["session.json"])["timeBase"]
     assert manifest_base == {

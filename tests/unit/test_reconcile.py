@@ -18,6 +18,7 @@ from shared.ingest.events import (
     RecordingStatusUpdate,
     parse_event,
 )
+from shared.normalize.rest_participants import PARTICIPANTS_EVENT
 from shared.reconcile.sweep import (
     missing_artifacts,
     reconcile_session,
@@ -25,7 +26,6 @@ from shared.reconcile.sweep import (
     sweep_recent_sessions,
     synthesized_detail,
 )
-from shared.normalize.rest_participants import PARTICIPANTS_EVENT
 from shared.session.model import ArtifactRecord, ArtifactState, SeenEvent, SessionFacts
 
 NOW = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)

@@ -250,11 +250,11 @@ def test_chat_messages_are_chat_message_participant_events() -> None:
 
 def test_a_private_chat_message_names_its_recipient() -> None:
     chat = (
-        "id,participantId,displayName,payloadType,payload,createdAt,to\n"
-        "m1,peer-a1,Alice Ng,TEXT_MESSAGE,hi all,2026-06-03T10:01:00Z,everyone\n"
-        "m2,peer-a1,Alice Ng,TEXT_MESSAGE,psst,2026-06-03T10:02:00Z,u-jose\n"
-        "m3,peer-new,Newcomer,TEXT_MESSAGE,hello?,2026-06-03T10:03:00Z,\n"
-    ).encode()
+        b"id,participantId,displayName,payloadType,payload,createdAt,to\n"
+        b"m1,peer-a1,Alice Ng,TEXT_MESSAGE,hi all,2026-06-03T10:01:00Z,everyone\n"
+        b"m2,peer-a1,Alice Ng,TEXT_MESSAGE,psst,2026-06-03T10:02:00Z,u-jose\n"
+        b"m3,peer-new,Newcomer,TEXT_MESSAGE,hello?,2026-06-03T10:03:00Z,\n"
+    )
     outputs = build_outputs(SessionFacts(MEETING.meeting_id, MEETING.session_id, EVENTS), {CHAT_SOURCE: chat})
     chats = [e for e in json.loads(outputs.participant_events) if e["action"] == "chat_message"]
     assert [(e["participant"]["name"], e["data"]["to"]) for e in chats] == [
