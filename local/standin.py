@@ -46,11 +46,14 @@ RestRoute = Callable[[StandinRequest], tuple[int, Any] | None]
 @dataclass
 class StandinLog:
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # The query string of each request, same order as ``requests`` (what a list call filtered on).
+    queries: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, method: str, path: str) -> None:
+    def add(self, method: str, path: str, query: str = "") -> None:
         with self.lock:
             self.requests.append((method, path))
+            self.queries.append(query)
 
 
 class RealtimeKitStandin:
@@ -69,7 +72,7 @@ class RealtimeKitStandin:
 
             def _dispatch(self) -> None:
                 path, _, query_string = self.path.partition("?")
-                standin.log.add(self.command, path)
+                standin.log.add(self.command, path, query_string)
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 if path == WELL_KNOWN_PATH:

@@ -262,6 +262,17 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             "state": "ended" if ended_at or "meeting.ended" in by_type else "live",
         },
         "participants": [p.model_dump(mode="json") for p in participants_document(roster)],
+        # Where the people came from; "rest" = the REST API's participant list (sweep, backfill).
+        "participantSources": [
+            name
+            for name, present in (
+                ("webhooks", any(seen.event in PRESENCE_EVENTS for seen in facts.events)),
+                ("rest", any(seen.event == PARTICIPANTS_EVENT for seen in facts.events)),
+                ("transcript", bool(facts.speakers) or bool(transcript and transcript.utterances)),
+                ("chat", bool(chat and chat.messages)),
+            )
+            if present
+        ],
         "recordings": sorted(recordings.values(), key=lambda r: r["id"]),
         "artifacts": [a.model_dump(mode="json", exclude_none=True, by_alias=True) for a in artifacts],
         "artifactCounts": {

@@ -72,6 +72,7 @@ def standin(running_standin: RealtimeKitStandin) -> RealtimeKitStandin:
     running_standin.rest_routes.clear()
     with running_standin.log.lock:
         running_standin.log.requests.clear()
+        running_standin.log.queries.clear()
     return running_standin
 
 

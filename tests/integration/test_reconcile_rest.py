@@ -51,6 +51,7 @@ def history(standin: RealtimeKitStandin) -> StandinRestState:
     standin.rest_routes.clear()
     with standin.log.lock:
         standin.log.requests.clear()
+        standin.log.queries.clear()
     state = StandinRestState(api_token=TOKEN, account_id=ACCOUNT, app_id=APP)
     long_ago = NOW - timedelta(days=365)
     for i in range(OLD_SESSIONS):
