@@ -220,7 +220,6 @@ def test_legacy_updates_are_placed_through_get_recording_and_archived(
     # Seed 003, "Fetch details of a recording": "GET/accounts/{account_id}/realtime/kit/{app_id}/
     # recordings/{recording_id}" with "session_id: string | null  ID of the meeting session this
     # recording is for."; the meeting comes from "Fetch details of a session" ("associated_id").
-    running, _ = standin
     sessions = load_handler("functions.sessions.handler.handler")
     updates = [legacy("UPLOADING"), legacy("UPLOADED")]
 
