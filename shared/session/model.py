@@ -195,7 +195,13 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
     presence += listed
     # Time base (seed 002: relative = seconds "from the start of the recording"): the start of
     # the session's first recording when there is one, else the session start.
-    first_recording = min(recording_starts.items(), key=lambda item: (item[1], item[0]), default=None)
+    # Recordings that reached UPLOADED (the files in the archive) come first; an errored one only
+    # when there is nothing else.
+    first_recording = min(
+        recording_starts.items(),
+        key=lambda item: (recordings[item[0]]["status"] != "UPLOADED", item[1], item[0]),
+        default=None,
+    )
     origin = first_recording[1] if first_recording else started_at
     base = "recording_start" if first_recording else ("session_start" if started_at else None)
     transcript = None
