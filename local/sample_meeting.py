@@ -58,6 +58,11 @@ class SampleMeeting:
     def ended_at(self) -> datetime:
         return self.started_at + timedelta(minutes=30)
 
+    @property
+    def recording_started_at(self) -> datetime:
+        """The recording starts 2 s after the session (the time base of the normalized files)."""
+        return self.started_at + timedelta(seconds=2)
+
     def stints(self) -> list[tuple[Person, int, int, int]]:
         """(person, peer index, joined s, left s) of every join, in join order: what the join and
         leave webhooks say and what ``GET /sessions/{id}/participants`` lists."""
@@ -188,7 +193,7 @@ class SampleMeeting:
             "meetingId": self.meeting_id,
             "organizationId": "c94c437b-592a-4a39-b9e2-47ef1451e43b",
             "roomUUID": self.session_id,
-            "startedTime": _iso(self.started_at + timedelta(seconds=2)),
+            "startedTime": _iso(self.recording_started_at),
             "outputFileName": "weekly-sync.mp4",
         }
         if status in {"UPLOADING", "UPLOADED"}:

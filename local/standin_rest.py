@@ -582,7 +582,8 @@ def sample_recording(meeting: SampleMeeting) -> StandinRecording:
         file_name="recording.mp4",
         output_file_name="weekly-sync.mp4",
         audio_file_name="recording.mp3",
-        started_time=meeting.started_at,
+        invoked_time=meeting.started_at,
+        started_time=meeting.recording_started_at,
         stopped_time=meeting.ended_at,
         recording_duration=1798,
     )

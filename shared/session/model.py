@@ -150,6 +150,7 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
     end_reason = None
     recordings: dict[str, dict[str, Any]] = {}
     recording_starts: dict[str, datetime] = {}
+    synthesized_starts: dict[str, datetime] = {}
     by_type: dict[str, int] = {}
     for model, seen in ordered:
         if not seen.synthesized:
@@ -182,8 +183,11 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             entry["fileSize"] = recording.file_size or entry.get("fileSize")
             entry["durationSeconds"] = recording.recording_duration or entry.get("durationSeconds")
             if recording.started_time is not None:
-                known = recording_starts.get(recording.the_id)
-                recording_starts[recording.the_id] = min(filter(None, (known, recording.started_time)))
+                # What RealtimeKit's webhooks say wins over what a synthesized event copied from
+                # the REST API, so the time base does not depend on whether a sweep ran.
+                starts = synthesized_starts if seen.synthesized else recording_starts
+                known = starts.get(recording.the_id)
+                starts[recording.the_id] = min(filter(None, (known, recording.started_time)))
 
     presence = [
         PresenceEvent.from_webhook(seen.payload) for seen in facts.events if seen.event in PRESENCE_EVENTS
@@ -197,6 +201,8 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
     # the session's first recording when there is one, else the session start.
     # Recordings that reached UPLOADED (the files in the archive) come first; an errored one only
     # when there is nothing else.
+    for recording_id, start in synthesized_starts.items():
+        recording_starts.setdefault(recording_id, start)
     first_recording = min(
         recording_starts.items(),
         key=lambda item: (recordings[item[0]]["status"] != "UPLOADED", item[1], item[0]),
