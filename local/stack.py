@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,6 +68,10 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{port}"
+        # moto's server keeps its resources in the process's global backends: a stack started after
+        # another one in the same process (tests, a second demo) would find the first one's tables.
+        reset = urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - moto's server on loopback
         self._apply_environment()
         wiring.reset()
         self.provision()
