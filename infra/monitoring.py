@@ -34,6 +34,8 @@ REJECTION_REASONS = (
     "publish_failed",
     "not_found",
     "bad_encoding",
+    "foreign_app",
+    "app_check_unavailable",
 )
 KINDS = ("recordings", "transcripts", "summaries", "chat")  # consumers that archive artifacts
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from shared.core import config
-
 if TYPE_CHECKING:
     from shared.adapters.realtimekit import RealtimeKitClient
     from shared.adapters.s3 import ArchiveStore
@@ -26,22 +24,28 @@ if TYPE_CHECKING:
     from shared.session.recorder import SessionRecorder
 
 
+# Settings are imported inside each builder: ``shared.core.config`` is pydantic, which the ingest
+# function does without (its settings are ``shared.ingest.settings``).
 @cache
 def ingestor() -> WebhookIngestor:
     from shared.ingest.ack import ingestor_from_settings
+    from shared.ingest.settings import IngestSettings
+    from shared.ingest.telemetry import telemetry
 
-    return ingestor_from_settings(config.ingest_settings())
+    return ingestor_from_settings(IngestSettings.from_env(), notes=telemetry)
 
 
 @cache
 def archive_store() -> ArchiveStore:
     from shared.adapters.s3 import ArchiveStore
+    from shared.core import config
 
     return ArchiveStore(config.archive_settings().archive_bucket)
 
 
 @cache
 def session_recorder() -> SessionRecorder:
+    from shared.core import config
     from shared.session.recorder import SessionRecorder
     from shared.session.store import SessionStore
 
@@ -59,6 +63,7 @@ def s3_client() -> Any:
 def artifact_fetcher() -> ArtifactFetcher:
     from shared.archive.fetch import ArtifactFetcher
     from shared.archive.url_policy import UrlPolicy
+    from shared.core import config
 
     settings = config.worker_settings()
     environ = {"DOWNLOAD_HOST_ALLOWLIST": settings.download_host_allowlist or ""}
@@ -77,6 +82,7 @@ def realtimekit() -> RealtimeKitClient:
 @cache
 def recording_archiver() -> RecordingArchiver:
     from shared.archive.recordings import RecordingArchiver
+    from shared.core import config
 
     return RecordingArchiver(
         bucket=config.worker_settings().archive_bucket,
@@ -88,6 +94,7 @@ def recording_archiver() -> RecordingArchiver:
 
 @cache
 def archive_recording_once() -> Once:
+    from shared.core import config
     from shared.core.idempotency import Once
 
     archiver = recording_archiver()
@@ -109,6 +116,7 @@ def session_artifact_archiver() -> SessionArtifactArchiver:
 @cache
 def archive_session_artifact_once() -> Once:
     """Transcript, chat and summary: once per (kind, session)."""
+    from shared.core import config
     from shared.core.idempotency import Once
 
     archiver = session_artifact_archiver()
@@ -139,6 +147,8 @@ def register(builder: object) -> None:
 
 
 def reset() -> None:
+    from shared.core import config
+
     config.clear_settings_cache()
     from shared.adapters.realtimekit import clear_realtimekit_cache
 
