@@ -11,6 +11,7 @@ consumers read the body back through ``bodyRef``. 202 only after both writes."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,14 +62,27 @@ def is_json_media_type(content_type: str | None) -> bool:
     )
 
 
+POINTER_PAYLOAD_BYTES = 16 * 1024
+
+
 def pointer_payload(payload: Any) -> dict[str, Any] | None:
-    """What a claim-check event keeps of the payload: the fields the bus rules match on."""
+    """What a claim-check event keeps of the payload: ``event``, ``recording.status`` (the bus rules
+    match on them) and, while they fit in 16 KiB together, the other top-level fields (so that a
+    reader that only needs ``meeting``, such as the reconcile function, need not fetch the body)."""
     if not isinstance(payload, dict):
         return None
     kept: dict[str, Any] = {"event": payload.get("event")}
     recording = payload.get("recording")
     if isinstance(recording, dict) and isinstance(recording.get("status"), str):
         kept["recording"] = {"status": recording["status"]}
+    budget = POINTER_PAYLOAD_BYTES
+    for name, value in payload.items():
+        if name in ("event",):
+            continue
+        size = len(json.dumps(value, ensure_ascii=False).encode()) + len(name) + 4
+        if size <= budget:
+            kept[name] = value
+            budget -= size
     return kept
 
 

@@ -16,6 +16,8 @@ from shared.core.exceptions import ConfigurationError
 # EventBridge takes at most 256 KB per entry; the detail carries the body twice (parsed and raw).
 # Bodies whose entry would still be too large go to S3 first (a claim check, see ``ack``).
 MAX_BODY_BYTES_LIMIT = 100 * 1024
+# What the stack sets as REALTIMEKIT_API_BASE_URL for the meeting lookup (the consumers' default too).
+REALTIMEKIT_API_BASE_URL = "https://api.cloudflare.com/client/v4"
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from shared.archive.recordings import RecordingArchiver
     from shared.archive.session_artifacts import SessionArtifactArchiver
     from shared.core.idempotency import Once
+    from shared.fanout.records import WebhookQueueRecord
     from shared.ingest.ack import WebhookIngestor
     from shared.ingest.envelope import WebhookDetail
     from shared.ingest.events import ChatSynced, MeetingSummary, MeetingTranscript
@@ -155,6 +156,18 @@ def reset() -> None:
     clear_realtimekit_cache()
     for builder in _CACHED:
         builder.cache_clear()
+
+
+def detail_of(record: WebhookQueueRecord) -> WebhookDetail:
+    """A queue record's bus detail. For a claim check (a body too large for the bus, see
+    ``shared.ingest.ack``) the body is read back from the archive bucket and checked against the
+    SHA-256 ingest verified."""
+    detail = record.body.detail
+    if detail.body_ref is None:
+        return detail
+    from shared.ingest.envelope import with_body
+
+    return with_body(detail, archive_store().get_bytes(detail.body_ref))
 
 
 def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
