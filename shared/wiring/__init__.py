@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from shared.adapters.realtimekit import RealtimeKitClient
     from shared.adapters.s3 import ArchiveStore
     from shared.archive.fetch import ArtifactFetcher
+    from shared.archive.ownership import SessionOwnership
     from shared.archive.recordings import RecordingArchiver
     from shared.archive.session_artifacts import SessionArtifactArchiver
     from shared.core.idempotency import Once
@@ -129,8 +130,16 @@ def archive_session_artifact_once() -> Once:
     )
 
 
+@cache
+def session_ownership() -> SessionOwnership:
+    from shared.archive.ownership import SessionOwnership
+
+    return SessionOwnership(realtimekit)
+
+
 _CACHED = [
     ingestor,
+    session_ownership,
     archive_store,
     session_recorder,
     s3_client,
@@ -170,9 +179,38 @@ def detail_of(record: WebhookQueueRecord) -> WebhookDetail:
     return with_body(detail, archive_store().get_bytes(detail.body_ref))
 
 
+def foreign(detail: WebhookDetail, *, consumer: str) -> bool:
+    """A body without an app id whose session RealtimeKit does not know under our app: noted beside
+    its raw body, logged, counted; the caller downloads and requests nothing."""
+    from shared.archive.ownership import is_foreign, record_foreign
+
+    if not is_foreign(detail, session_ownership()):
+        return False
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from shared.core.observability import logger, metrics
+
+    note = record_foreign(detail, archive_store(), consumer=consumer) if detail.session_id else None
+    logger.warning(
+        "delivery is not this app's: nothing downloaded",
+        extra={
+            "verdict": "foreign",
+            "meeting_id": detail.meeting_id,
+            "session_id": detail.session_id,
+            "event": detail.event,
+            "note": note.key if note else None,
+        },
+    )
+    metrics.add_metric(name="DeliveryForeign", unit=MetricUnit.Count, value=1)
+    return True
+
+
 def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
     """The recordings consumer's record handler, wired."""
     from shared.archive.recordings import archive_and_report
+
+    if foreign(detail, consumer="recordings"):
+        return []
 
     return archive_and_report(
         detail,
@@ -187,6 +225,14 @@ def archive_session_artifact(
 ) -> ArtifactRecord:
     """The transcript, chat and summary consumers' record handler, wired."""
     from shared.archive.session_artifacts import archive_and_report
+
+    if foreign(detail, consumer=expected.__name__):
+        from shared.session.model import ArtifactRecord, ArtifactState
+
+        # Not recorded anywhere but the note beside the raw body.
+        return ArtifactRecord(
+            name="foreign", kind=expected.__name__, state=ArtifactState.FAILED, reason="foreign"
+        )
 
     return archive_and_report(
         detail,
