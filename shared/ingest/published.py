@@ -103,7 +103,14 @@ class PublishedDetail:
         return UNPARSED_DETAIL_TYPE
 
     def to_json(self) -> str:
-        return json.dumps(self.document, ensure_ascii=False, separators=(",", ":"))
+        """Non-ASCII as UTF-8 (smaller on the bus), unless the payload holds a lone surrogate (a body
+        with ``"\\ud800"``), which UTF-8 cannot carry: then everything is ``\\u``-escaped."""
+        text = json.dumps(self.document, ensure_ascii=False, separators=(",", ":"))
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(self.document, separators=(",", ":"))
+        return text
 
 
 def build_published(

@@ -150,3 +150,19 @@ def test_app_ids_come_from_every_place_the_shapes_carry_them() -> None:
         payload = json.loads(path.read_bytes())
         expected = () if path.name in {"livestreaming_status_dyte.json"} else (APP,)
         assert app_ids_in(payload) in {expected, ()}, path.name
+
+
+def test_a_lone_surrogate_still_makes_a_bus_entry_utf8_can_carry() -> None:
+    body = b'{"event": "meeting.started", "meeting": {"id": "m", "sessionId": "s", "title": "\\ud800 x \xc3\xa9"}}'
+    detail = build_published(body, received_at=NOW, delivery_id=None, webhook_id=None, signature_header="h")
+    text = detail.to_json()
+    text.encode("utf-8")  # does not raise
+    assert json.loads(text)["payload"]["meeting"]["title"] == "\ud800 x \u00e9"
+    plain = build_published(
+        b'{"event": "x", "t": "\xc3\xa9"}',
+        received_at=NOW,
+        delivery_id=None,
+        webhook_id=None,
+        signature_header="h",
+    )
+    assert "\u00e9" in plain.to_json()  # UTF-8 as is when it can be
