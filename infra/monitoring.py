@@ -177,6 +177,14 @@ class Monitoring(Construct):
                     business("WebhookAcceptedUnparsed", "ingest"),
                     *(business(f"WebhookRejected_{reason}", "ingest") for reason in REJECTION_REASONS),
                 ],
+                # Tenancy, key outages and claim checks (docs/ingest.md).
+                right=[
+                    business("WebhookAppIdDiffersConfirmed", "ingest"),
+                    business("WebhookWithoutAppId", "ingest"),
+                    business("WebhookKeyStale", "ingest"),
+                    business("WebhookClaimChecked", "ingest"),
+                    *(business("DeliveryForeign", c.route.name) for c in consumers if c.route.name in KINDS),
+                ],
                 width=12,
             ),
             cloudwatch.GraphWidget(
