@@ -16,7 +16,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from shared.archive.keys import event_file_name, session_prefix
+from shared.archive.keys import FOREIGN_NOTE_SUFFIX, event_file_name, session_prefix
 from shared.core.exceptions import RealtimeKitNotFound
 from shared.ingest.envelope import WebhookDetail
 
@@ -66,7 +66,8 @@ def foreign_note_key(detail: WebhookDetail) -> str:
     name = event_file_name(
         event=detail.event, digest=detail.delivery.body_sha256, event_time=detail.event_time
     )
-    return f"{session_prefix(detail.meeting_id, detail.session_id)}events/{name.removesuffix('.json')}.foreign.json"
+    prefix = session_prefix(detail.meeting_id, detail.session_id)
+    return f"{prefix}events/{name.removesuffix('.json')}{FOREIGN_NOTE_SUFFIX}"
 
 
 def record_foreign(detail: WebhookDetail, store: ArchiveStore, *, consumer: str) -> StoredObject:
