@@ -63,6 +63,17 @@ class SampleMeeting:
     def ended_at(self) -> datetime:
         return self.started_at + timedelta(minutes=30)
 
+    @property
+    def recording_started_at(self) -> datetime:
+        """The recording starts 2 s after the session (the time base of the normalized files)."""
+        return self.started_at + timedelta(seconds=2)
+
+    def stints(self) -> list[tuple[Person, int, int, int]]:
+        """(person, peer index, joined s, left s) of every join, in join order: what the join and
+        leave webhooks say and what ``GET /sessions/{id}/participants`` lists."""
+        alice, jose, chen = self.people
+        return [(alice, 0, 0, 1800), (jose, 0, 3, 20), (chen, 0, 9, 1790), (jose, 1, 21, 1795)]
+
     # -- files RealtimeKit would host ---------------------------------------------------------
     def files(self) -> dict[str, tuple[bytes, str]]:
         return {
@@ -187,7 +198,7 @@ class SampleMeeting:
             "meetingId": self.meeting_id,
             "organizationId": SAMPLE_APP_ID,
             "roomUUID": self.session_id,
-            "startedTime": _iso(self.started_at + timedelta(seconds=2)),
+            "startedTime": _iso(self.recording_started_at),
             "outputFileName": "weekly-sync.mp4",
         }
         if status in {"UPLOADING", "UPLOADED"}:

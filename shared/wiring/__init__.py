@@ -206,8 +206,23 @@ def foreign(detail: WebhookDetail, *, consumer: str) -> bool:
 
 
 def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
-    """The recordings consumer's record handler, wired."""
+    """The recordings consumer's record handler, wired. A legacy update without a meeting id is
+    first placed in its session through the REST API (``shared.session.attribution``)."""
     from shared.archive.recordings import archive_and_report
+    from shared.session.attribution import awaits_attribution, take_in_legacy_update, uploaded
+    from shared.session.intake import take_in_event
+
+    if awaits_attribution(detail):
+        resolved = take_in_legacy_update(
+            detail,
+            client=realtimekit(),
+            take_in=lambda d: take_in_event(
+                d, store=archive_store(), recorder=session_recorder(), defer_legacy=False
+            ),
+        )
+        if resolved is None or not uploaded(resolved):
+            return []
+        detail = resolved
 
     if foreign(detail, consumer="recordings"):
         return []
