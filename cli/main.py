@@ -39,21 +39,35 @@ def main() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM public key that verifies webhook signatures. Default: the local dev key pair in .meeting-vault/.",
 )
+@click.option(
+    "--archive-port",
+    default=8081,
+    show_default=True,
+    help="Port that serves the archive over HTTP (session pages, media with Range).",
+)
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
-def dev(port: int, aws_port: int, public_key_file: Path | None, verbose: bool) -> None:
+def dev(port: int, aws_port: int, archive_port: int, public_key_file: Path | None, verbose: bool) -> None:
     """Run the whole pipeline locally until Ctrl-C (moto plays AWS)."""
     from local.dev import run_dev
 
-    run_dev(port=port, aws_port=aws_port, public_key_file=public_key_file, verbose=verbose, echo=click.echo)
+    run_dev(
+        port=port,
+        aws_port=aws_port,
+        archive_port=archive_port,
+        public_key_file=public_key_file,
+        verbose=verbose,
+        echo=click.echo,
+    )
 
 
 @main.command()
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
-def demo(verbose: bool) -> None:
+@click.option("--serve", is_flag=True, help="Keep serving the archive (the session page) until Ctrl-C.")
+def demo(verbose: bool, serve: bool) -> None:
     """Play a recorded sample meeting through a local pipeline and list what was archived."""
     from local.demo import run_demo
 
-    report = run_demo(echo=click.echo, log_level="INFO" if verbose else "WARNING")
+    report = run_demo(echo=click.echo, log_level="INFO" if verbose else "WARNING", serve=serve)
     failed = [(event, status) for event, status in report.deliveries if status != 202]
     if failed or report.dead_letters:
         click.echo(

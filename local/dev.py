@@ -14,7 +14,13 @@ from local.stack import LocalSettings, LocalStack
 
 
 def run_dev(
-    *, port: int, aws_port: int, public_key_file: Path | None, verbose: bool, echo: Callable[[str], None]
+    *,
+    port: int,
+    aws_port: int,
+    archive_port: int = 8081,
+    public_key_file: Path | None,
+    verbose: bool,
+    echo: Callable[[str], None],
 ) -> None:
     if public_key_file is not None:
         pem = public_key_file.read_text()
@@ -23,7 +29,11 @@ def run_dev(
         pem = WebhookSigner.local_dev().public_pem()
         key_note = f"{DEFAULT_KEY_DIR}/dev-webhook-public-key.pem (sign with {DEFAULT_KEY_DIR}/dev-webhook-signing-key.pem)"
     settings = LocalSettings(
-        port=port, aws_port=aws_port, public_key_pem=pem, log_level="INFO" if verbose else "WARNING"
+        port=port,
+        aws_port=aws_port,
+        archive_port=archive_port,
+        public_key_pem=pem,
+        log_level="INFO" if verbose else "WARNING",
     )
     stack = LocalStack(settings)
     try:
@@ -36,6 +46,7 @@ def run_dev(
     echo(f"webhook URL:   {stack.webhook_url}")
     echo(f"AWS endpoint:  {stack.aws_endpoint}  (any credentials, region us-east-1)")
     echo(f"bucket:        {stack.names.bucket}")
+    echo(f"archive:       {stack.archive_url()}  (session pages: meetings/<id>/sessions/<id>/index.html)")
     echo(f"public key:    {key_note}")
     echo("Ctrl-C to stop.")
     try:

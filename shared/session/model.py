@@ -34,6 +34,7 @@ from shared.normalize.transcript import (
     transcript_to_txt,
     transcript_to_vtt,
 )
+from shared.page.render import PAGE_CONTENT_TYPE, PAGE_NAME, PageInputs, render_session_page
 
 MANIFEST_SCHEMA = "meeting-vault/session@1"
 PRESENCE_EVENTS = ("meeting.participantJoined", "meeting.participantLeft")
@@ -90,6 +91,7 @@ class SessionFacts:
 
 TRANSCRIPT_SOURCE = "transcript/source"
 CHAT_SOURCE = "chat/source"
+SUMMARY_SOURCE = "summary/summary"  # shown on the session page
 JSON_TYPE = "application/json"
 
 
@@ -138,7 +140,7 @@ def _ordered(events: Iterable[SeenEvent]) -> list[tuple[Any, SeenEvent]]:
 
 def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) -> SessionOutputs:
     """All derived files from the facts and the archived source files (``sources`` maps
-    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` to their bytes, when archived)."""
+    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` / ``SUMMARY_SOURCE`` to their bytes, when archived)."""
     sources = sources or {}
     ordered = _ordered(facts.events)
     title = room_name = None
@@ -228,12 +230,31 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
         "artifactCounts": {
             state.value: sum(1 for a in artifacts if a.state is state) for state in ArtifactState
         },
-        "derivedFiles": [
-            {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for path, (data, _) in sorted(files.items())
-        ],
+        "derivedFiles": [],
         "transcriptTimeBase": transcript.time_base if transcript else None,
         "events": {"count": sum(by_type.values()), "byType": dict(sorted(by_type.items()))},
     }
+    files[PAGE_NAME] = (_session_page(facts, manifest, files, sources), PAGE_CONTENT_TYPE)
+    manifest["derivedFiles"] = [
+        {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for path, (data, _) in sorted(files.items())
+    ]
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
     return SessionOutputs(files=files)
+
+
+def _session_page(
+    facts: SessionFacts,
+    manifest: dict[str, Any],
+    files: dict[str, tuple[bytes, str]],
+    sources: dict[str, bytes],
+) -> bytes:
+    """``index.html``: the manifest and the derived files, as a page a person reads."""
+    summary = None
+    record = archived_source(facts, SUMMARY_SOURCE)
+    if SUMMARY_SOURCE in sources and record is not None:
+        text = sources[SUMMARY_SOURCE].decode("utf-8", errors="replace")
+        summary = (text, bool(record.key and record.key.endswith(".md")))
+    return render_session_page(
+        PageInputs.from_files(manifest, {path: data for path, (data, _) in files.items()}, summary)
+    )

@@ -2,7 +2,7 @@
 
 Every function that changes a session's facts (the sessions consumer for webhooks, the artifact
 consumers for files) calls ``publish`` afterwards, which rewrites every derived file from the
-whole record: ``session.json``, the participant files, and the normalized transcript and chat (their
+whole record: ``session.json``, the participant files, the session page ``index.html``, and the normalized transcript and chat (their
 participant ids come from the roster, which a late join webhook can change). Writers can race:
 each one re-reads the version after writing and writes again if the record moved on meanwhile,
 so the last writer to finish always leaves the files of the latest record."""
@@ -14,6 +14,7 @@ from shared.archive.keys import session_prefix
 from shared.ingest.envelope import WebhookDetail
 from shared.session.model import (
     CHAT_SOURCE,
+    SUMMARY_SOURCE,
     TRANSCRIPT_SOURCE,
     ArtifactRecord,
     SeenEvent,
@@ -56,7 +57,7 @@ class SessionRecorder:
         for _ in range(MAX_REWRITES):
             facts, version = self._store.load(meeting_id, session_id)
             sources = {}
-            for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE):
+            for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE, SUMMARY_SOURCE):
                 record = archived_source(facts, name)
                 if record is not None and record.key:
                     sources[name] = self._archive.get_bytes(record.key)
