@@ -169,6 +169,39 @@ def get(target: TargetFactory, session: str, out: Path) -> None:
     get_command(target(), session, out=out, echo=click.echo)
 
 
+@main.command(name="open")
+@target_options
+@click.argument("session")
+@click.option(
+    "--expires",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(1, 7 * 24 * 3600),
+    help="Seconds the presigned URLs stay valid (deployed stack; at most 7 days).",
+)
+@click.option(
+    "--archive-url",
+    envvar="MEETING_VAULT_ARCHIVE_URL",
+    metavar="URL",
+    help="Local mode: where `meeting-vault dev` serves the archive. [default: http://127.0.0.1:8081]",
+)
+def open_(target: TargetFactory, session: str, expires: int, archive_url: str | None) -> None:
+    """Print the URL of a session's page (SESSION: a session id, or MEETING_ID/SESSION_ID).
+
+    Deployed: the page and its media presigned, the media URLs in the fragment; local: the archive
+    served by `meeting-vault dev`."""
+    from cli.session_page import open_command
+
+    open_command(
+        target(),
+        session,
+        expires=expires,
+        archive_url=archive_url,
+        echo=click.echo,
+        note=lambda text: click.echo(text, err=True),
+    )
+
+
 @main.command()
 @target_options
 @click.option("--session", "sessions_", multiple=True, metavar="SESSION", help="Replay a session's events/.")

@@ -19,6 +19,13 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 PAGE = "index.html"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Players drop connections they no longer need (seeking): not worth a traceback."""
+
+
 class ArchiveHttpServer:
     """``start()`` / ``stop()``; ``url_for(key)`` is the page or file's local URL."""
 
@@ -39,8 +46,7 @@ class ArchiveHttpServer:
             def do_GET(self) -> None:
                 server._serve(self, body=True)
 
-        self._httpd = ThreadingHTTPServer((host, port), _Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer((host, port), _Handler)
         self._thread: threading.Thread | None = None
 
     @property
@@ -99,6 +105,7 @@ class ArchiveHttpServer:
         request.end_headers()
         if body:
             request.wfile.write(data)
+        return None
 
     def _listing(self, request: BaseHTTPRequestHandler, *, body: bool) -> None:
         pages: list[str] = []

@@ -38,7 +38,7 @@ def clock(seconds: float | None) -> str:
 def _duration(seconds: float | None) -> str | None:
     if seconds is None:
         return None
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     if hours:
         return f"{hours} h {minutes:02d} min"
@@ -170,8 +170,8 @@ def _timeline(inputs: PageInputs) -> str:
         start = _relative_start(run) or 0.0
         end = (run.get("end_timestamp") or {}).get("relative")
         ends.append(float(end) if isinstance(end, int | float) else start)
-    duration = (inputs.manifest.get("session") or {}).get("durationSeconds")
-    total = max([*ends, float(duration) if isinstance(duration, int | float) else 0.0, 1.0])
+    # The bar spans the transcript (a meeting's silent tail would squeeze every run to the left).
+    total = max([*ends, (_relative_start(runs[-1]) or 0.0) + 5.0, 1.0])
     segments = []
     people: dict[object, str] = {}
     for index, run in enumerate(runs):
