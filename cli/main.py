@@ -169,6 +169,42 @@ def get(target: TargetFactory, session: str, out: Path) -> None:
     get_command(target(), session, out=out, echo=click.echo)
 
 
+@main.command()
+@target_options
+@click.argument("phrase")
+@click.option("--speaker", metavar="NAME", help="Only lines of speakers whose name contains NAME.")
+@click.option("--since", metavar="30d|2w|DATE", help="Only sessions of the last N days/weeks, or since DATE.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="Most lines.")
+@click.option(
+    "--index-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Search a local copy of index/utterances/ with DuckDB (no stack needed).",
+)
+def search(
+    target: TargetFactory,
+    phrase: str,
+    speaker: str | None,
+    since: str | None,
+    limit: int,
+    index_dir: Path | None,
+) -> None:
+    """Find PHRASE in every archived transcript: meeting, time and offset in the recording.
+
+    Deployed: Athena; local mode: DuckDB; the same SQL."""
+    from cli.search import search_command
+
+    search_command(
+        None if index_dir else target(),
+        phrase,
+        speaker=speaker,
+        since=since,
+        limit=limit,
+        index_dir=index_dir,
+        echo=click.echo,
+        note=lambda text: click.echo(text, err=True),
+    )
+
+
 @main.command(name="open")
 @target_options
 @click.argument("session")

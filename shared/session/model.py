@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.archive.keys import session_prefix
 from shared.ingest.events import parse_event
 from shared.normalize.chat import chat_to_json, parse_chat
 from shared.normalize.participants import (
@@ -35,6 +36,7 @@ from shared.normalize.transcript import (
     transcript_to_vtt,
 )
 from shared.page.render import PAGE_CONTENT_TYPE, PAGE_NAME, PageInputs, render_session_page
+from shared.search.index import index_day, utterance_index_key, utterance_rows
 
 MANIFEST_SCHEMA = "meeting-vault/session@1"
 PRESENCE_EVENTS = ("meeting.participantJoined", "meeting.participantLeft")
@@ -100,6 +102,8 @@ class SessionOutputs:
     """Every derived file, by its key relative to the session folder: (bytes, content type)."""
 
     files: dict[str, tuple[bytes, str]]
+    # Files outside the session folder, by their full key: the session's utterance index rows.
+    index: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     @property
     def manifest(self) -> bytes:
@@ -240,7 +244,7 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
         for path, (data, _) in sorted(files.items())
     ]
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
-    return SessionOutputs(files=files)
+    return SessionOutputs(files=files, index=_utterance_index(facts, manifest, files))
 
 
 def _session_page(
@@ -258,3 +262,25 @@ def _session_page(
     return render_session_page(
         PageInputs.from_files(manifest, {path: data for path, (data, _) in files.items()}, summary)
     )
+
+
+def _utterance_index(
+    facts: SessionFacts, manifest: dict[str, Any], files: dict[str, tuple[bytes, str]]
+) -> dict[str, tuple[bytes, str]]:
+    """The session's rows of the search index (one per utterance), when it has a transcript."""
+    if "transcript/transcript.json" not in files:
+        return {}
+    transcript = json.loads(files["transcript/transcript.json"][0])
+    started_at = manifest["session"]["startedAt"]
+    day = index_day(started_at, transcript)
+    rows = utterance_rows(
+        meeting_id=facts.meeting_id,
+        session_id=facts.session_id,
+        title=manifest["meeting"]["title"],
+        session_started_at=started_at,
+        transcript=transcript,
+        page_key=session_prefix(facts.meeting_id, facts.session_id) + PAGE_NAME,
+    )
+    if day is None or not rows:
+        return {}
+    return {utterance_index_key(day, facts.session_id): (rows, "application/x-ndjson; charset=utf-8")}

@@ -67,5 +67,7 @@ class SessionRecorder:
                 outputs.files.items(), key=lambda f: f[0] == "session.json"
             ):
                 self._archive.put_bytes(prefix + path, data, content_type=content_type)
+            for key, (data, content_type) in outputs.index.items():  # the search index's rows
+                self._archive.put_bytes(key, data, content_type=content_type)
             if self._store.version(meeting_id, session_id) == version:
                 return
