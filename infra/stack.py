@@ -18,6 +18,7 @@ from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.reconcile import ReconcileSweep
+from infra.search import SearchIndex
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
 from infra.waf import WebhookFirewall
@@ -60,6 +61,12 @@ class MeetingVaultStack(Stack):
             noncurrent_version_retention_days=settings.noncurrent_version_retention_days,
         )
         self.events = WebhookEventBus(self, "Events")
+        self.search = SearchIndex(
+            self,
+            "Search",
+            bucket=self.storage.archive_bucket,
+            use_kms=settings.archive_encryption == "kms",
+        )
         self.api_token_secret = self._api_token_secret()
 
         self.ingest = IngestApi(
@@ -304,5 +311,7 @@ class MeetingVaultStack(Stack):
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")
         outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
+        outputs["SearchWorkGroup"] = (self.search.workgroup_name, "Athena workgroup of meeting-vault search")
+        outputs["SearchDatabase"] = (self.search.database_name, "Glue database of the utterance index")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
