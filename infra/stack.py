@@ -17,6 +17,7 @@ from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
+from infra.notifications import SessionArchivedTopic
 from infra.reconcile import ReconcileSweep
 from infra.search import SearchIndex
 from infra.settings import DeploySettings
@@ -61,6 +62,11 @@ class MeetingVaultStack(Stack):
             noncurrent_version_retention_days=settings.noncurrent_version_retention_days,
         )
         self.events = WebhookEventBus(self, "Events")
+        self.session_archived = (
+            SessionArchivedTopic(self, "Notifications", bus=self.events.bus)
+            if settings.session_archived_topic
+            else None
+        )
         self.search = SearchIndex(
             self,
             "Search",
@@ -151,6 +157,7 @@ class MeetingVaultStack(Stack):
         environment = {
             "ARCHIVE_BUCKET": storage.archive_bucket.bucket_name,
             "SESSIONS_TABLE": storage.sessions_table.table_name,
+            "EVENT_BUS_NAME": self.events.bus.event_bus_name,  # session.archived
         }
         if route_name == SESSIONS.name:
             return environment
@@ -182,7 +189,8 @@ class MeetingVaultStack(Stack):
         # writes nothing itself (the consumers archive what it enqueues).
         reconcile = self.reconcile.function
         self.events.bus.grant_put_events_to(reconcile)
-        storage.sessions_table.grant_read_data(reconcile)
+        # Read-write only for the session's "announced" item (session.archived once per state).
+        storage.sessions_table.grant_read_write_data(reconcile)
         self.api_token_secret.grant_read(reconcile)
         # The ingest function only publishes: no S3, no tables, no secret.
         self.events.bus.grant_put_events_to(self.ingest.function)
@@ -192,6 +200,7 @@ class MeetingVaultStack(Stack):
             storage.archive_bucket.grant_read(function)
             storage.archive_bucket.grant_put(function)
             storage.sessions_table.grant_read_write_data(function)
+            self.events.bus.grant_put_events_to(function)  # session.archived
             if name == SESSIONS.name:
                 continue
             storage.idempotency_table.grant_read_write_data(function)
@@ -260,8 +269,8 @@ class MeetingVaultStack(Stack):
                 acknowledge(
                     role,
                     "IAM5",
-                    "CDK's grant_read_data on the sessions table adds its (unused) index ARNs; the "
-                    "sweep only queries the table's own items.",
+                    "CDK's grant_read_write_data on the sessions table adds its (unused) index ARNs; "
+                    "the sweep only queries the table's own items and writes one marker item.",
                     findings=[f"Resource::<{table_arn}.Arn>/index/*"],
                 )
                 continue
@@ -311,6 +320,11 @@ class MeetingVaultStack(Stack):
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")
         outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
+        if self.session_archived is not None:
+            outputs["SessionArchivedTopicArn"] = (
+                self.session_archived.topic.topic_arn,
+                "Subscribe to receive session.archived events",
+            )
         outputs["SearchWorkGroup"] = (self.search.workgroup_name, "Athena workgroup of meeting-vault search")
         outputs["SearchDatabase"] = (self.search.database_name, "Glue database of the utterance index")
         for output_id, (value, description) in outputs.items():

@@ -9,6 +9,9 @@ so the last writer to finish always leaves the files of the latest record."""
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING
+
 from shared.adapters.s3 import ArchiveStore
 from shared.archive.keys import session_prefix
 from shared.ingest.envelope import WebhookDetail
@@ -23,13 +26,19 @@ from shared.session.model import (
 )
 from shared.session.store import SessionStore
 
+if TYPE_CHECKING:
+    from shared.session.announce import SessionAnnouncer
+
 MAX_REWRITES = 5
 
 
 class SessionRecorder:
-    def __init__(self, store: SessionStore, archive: ArchiveStore) -> None:
+    def __init__(
+        self, store: SessionStore, archive: ArchiveStore, announcer: SessionAnnouncer | None = None
+    ) -> None:
         self._store = store
         self._archive = archive
+        self._announcer = announcer  # session.archived once every known artifact has settled
 
     def record_event(self, detail: WebhookDetail) -> bool:
         """Add a verified webhook to its session; False when it belongs to no session."""
@@ -70,4 +79,6 @@ class SessionRecorder:
             for key, (data, content_type) in outputs.index.items():  # the search index's rows
                 self._archive.put_bytes(key, data, content_type=content_type)
             if self._store.version(meeting_id, session_id) == version:
+                if self._announcer is not None:
+                    self._announcer.announce(facts, json.loads(outputs.manifest))
                 return

@@ -1,12 +1,13 @@
-"""The search index in the template: the Glue table over index/utterances/ with the columns the
+"""The search index and session.archived in the template: the Glue table over index/utterances/ with the columns the
 SQL uses, the Athena workgroup writing encrypted results to a prefix that a lifecycle rule expires."""
 
 from __future__ import annotations
 
+import pytest
 from aws_cdk.assertions import Match
 
 from shared.search.index import COLUMNS
-from tests.infra.conftest import Synthesized
+from tests.infra.conftest import Synthesized, synthesize
 
 
 def test_glue_table_over_the_partitioned_index(synthesized: Synthesized) -> None:
@@ -73,3 +74,23 @@ def test_kms_archive_encrypts_results_with_its_key(synthesized_with_options: Syn
             )
         },
     )
+
+
+def test_session_archived_reaches_the_optional_topic(synthesized: Synthesized) -> None:
+    assert "SessionArchivedTopicArn" not in synthesized.outputs
+    for resource in synthesized.resources.values():
+        if resource["Type"] == "AWS::Lambda::Function" and "SESSIONS_TABLE" in str(resource):
+            variables = resource["Properties"]["Environment"]["Variables"]
+            assert "EVENT_BUS_NAME" in variables  # every consumer and the sweep can publish it
+
+
+def test_session_archived_topic_setting(tmp_path_factory: pytest.TempPathFactory) -> None:
+    made = synthesize(tmp_path_factory.mktemp("topic-assets"), {"sessionArchivedTopic": "true"})
+    made.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {"source": ["meeting-vault"], "detail-type": ["session.archived"]},
+            "Targets": [Match.object_like({"Arn": {"Ref": Match.string_like_regexp("SessionArchived")}})],
+        },
+    )
+    assert "SessionArchivedTopicArn" in made.outputs
