@@ -189,8 +189,9 @@ class MeetingVaultStack(Stack):
         # writes nothing itself (the consumers archive what it enqueues).
         reconcile = self.reconcile.function
         self.events.bus.grant_put_events_to(reconcile)
-        # Read-write only for the session's "announced" item (session.archived once per state).
-        storage.sessions_table.grant_read_write_data(reconcile)
+        storage.sessions_table.grant_read_data(reconcile)
+        # Writes only the session's "announced" marker (session.archived once per state).
+        storage.sessions_table.grant(reconcile, "dynamodb:PutItem", "dynamodb:DeleteItem")
         self.api_token_secret.grant_read(reconcile)
         # The ingest function only publishes: no S3, no tables, no secret.
         self.events.bus.grant_put_events_to(self.ingest.function)
@@ -269,8 +270,8 @@ class MeetingVaultStack(Stack):
                 acknowledge(
                     role,
                     "IAM5",
-                    "CDK's grant_read_write_data on the sessions table adds its (unused) index ARNs; "
-                    "the sweep only queries the table's own items and writes one marker item.",
+                    "CDK's grant_read_data on the sessions table adds its (unused) index ARNs; the "
+                    "sweep only queries the table's own items (and puts one marker item).",
                     findings=[f"Resource::<{table_arn}.Arn>/index/*"],
                 )
                 continue
