@@ -23,7 +23,7 @@ PROJECTION_START = "2024-01-01"
 
 
 class SearchIndex(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, bucket: s3.IBucket, use_kms: bool) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, bucket: s3.Bucket, use_kms: bool) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.database_name = re.sub(r"[^a-z0-9_]", "_", f"{stack.stack_name.lower()}_search")
