@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from local.sample_meeting import SAMPLE_APP_ID
 from local.signing import DEFAULT_KEY_DIR, WebhookSigner
 from local.stack import LocalSettings, LocalStack
 
@@ -21,6 +22,8 @@ def run_dev(
     public_key_file: Path | None,
     verbose: bool,
     echo: Callable[[str], None],
+    app_ids: tuple[str, ...] = (),
+    api_base_url: str | None = None,
 ) -> None:
     if public_key_file is not None:
         pem = public_key_file.read_text()
@@ -34,6 +37,8 @@ def run_dev(
         archive_port=archive_port,
         public_key_pem=pem,
         log_level="INFO" if verbose else "WARNING",
+        app_ids=app_ids or (SAMPLE_APP_ID,),
+        realtimekit_api_base=api_base_url,
     )
     stack = LocalStack(settings)
     try:
@@ -48,6 +53,11 @@ def run_dev(
     echo(f"bucket:        {stack.names.bucket}")
     echo(f"archive:       {stack.archive_url()}  (session pages: meetings/<id>/sessions/<id>/index.html)")
     echo(f"public key:    {key_note}")
+    echo(f"app ids:       {', '.join(settings.app_ids)}")
+    if api_base_url:
+        echo(f"RealtimeKit:   {api_base_url} (asked when a webhook names another app id)")
+    else:
+        echo("RealtimeKit:   none given: a webhook naming another app id is refused (403)")
     echo("Ctrl-C to stop.")
     try:
         stop.wait()
