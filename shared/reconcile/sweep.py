@@ -274,6 +274,10 @@ class SessionFactsSource(Protocol):
     def load(self, meeting_id: str, session_id: str) -> tuple[SessionFacts, int]: ...
 
 
+class CompletionAnnouncer(Protocol):
+    def announce_session(self, meeting_id: str, session_id: str, *, confirmed: bool) -> object: ...
+
+
 class Publisher(Protocol):
     def publish(self, detail: WebhookDetail) -> str: ...
 
@@ -463,11 +467,13 @@ class Reconciler:
     store: SessionFactsSource
     publisher: Publisher
     client: Callable[[], RealtimeKitClient]
+    # session.archived when RealtimeKit has nothing more for a session (once per state).
+    announcer: CompletionAnnouncer | None = None
 
     def session(
         self, meeting_id: str, session_id: str, *, ended_at: datetime | None, started_at: datetime | None
     ) -> ReconcileResult:
-        return reconcile_session(
+        result = reconcile_session(
             meeting_id,
             session_id,
             store=self.store,
@@ -476,8 +482,22 @@ class Reconciler:
             ended_at=ended_at,
             started_at=started_at,
         )
+        self._announce([result])
+        return result
+
+    def _announce(self, results: Iterable[ReconcileResult]) -> None:
+        if self.announcer is None:
+            return
+        for result in results:
+            if result.outcome == "complete":
+                self.announcer.announce_session(result.meeting_id, result.session_id, confirmed=True)
 
     def sweep(self, *, time_left: Callable[[], float]) -> SweepReport:
+        report = self._sweep(time_left=time_left)
+        self._announce(report.results)
+        return report
+
+    def _sweep(self, *, time_left: Callable[[], float]) -> SweepReport:
         settings = self.settings
         return sweep_recent_sessions(
             store=self.store,

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.archive.keys import session_prefix
 from shared.ingest.events import parse_event
 from shared.normalize.chat import chat_events, chat_senders, chat_to_json, parse_chat
 from shared.normalize.participants import (
@@ -37,6 +38,8 @@ from shared.normalize.transcript import (
     transcript_to_txt,
     transcript_to_vtt,
 )
+from shared.page.render import PAGE_CONTENT_TYPE, PAGE_NAME, PageInputs, render_session_page
+from shared.search.index import index_day, utterance_index_key, utterance_rows
 
 MANIFEST_SCHEMA = "meeting-vault/session@1"
 PRESENCE_EVENTS = ("meeting.participantJoined", "meeting.participantLeft")
@@ -93,6 +96,7 @@ class SessionFacts:
 
 TRANSCRIPT_SOURCE = "transcript/source"
 CHAT_SOURCE = "chat/source"
+SUMMARY_SOURCE = "summary/summary"  # shown on the session page
 JSON_TYPE = "application/json"
 
 
@@ -101,6 +105,8 @@ class SessionOutputs:
     """Every derived file, by its key relative to the session folder: (bytes, content type)."""
 
     files: dict[str, tuple[bytes, str]]
+    # Files outside the session folder, by their full key: the session's utterance index rows.
+    index: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     @property
     def manifest(self) -> bytes:
@@ -141,7 +147,7 @@ def _ordered(events: Iterable[SeenEvent]) -> list[tuple[Any, SeenEvent]]:
 
 def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) -> SessionOutputs:
     """All derived files from the facts and the archived source files (``sources`` maps
-    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` to their bytes, when archived)."""
+    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` / ``SUMMARY_SOURCE`` to their bytes, when archived)."""
     sources = sources or {}
     ordered = _ordered(facts.events)
     title = room_name = None
@@ -290,10 +296,7 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
         "artifactCounts": {
             state.value: sum(1 for a in artifacts if a.state is state) for state in ArtifactState
         },
-        "derivedFiles": [
-            {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for path, (data, _) in sorted(files.items())
-        ],
+        "derivedFiles": [],
         "transcriptTimeBase": transcript.time_base if transcript else None,
         # What every ``relative`` time in the session's files counts from.
         "timeBase": {
@@ -303,5 +306,49 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
         },
         "events": {"count": sum(by_type.values()), "byType": dict(sorted(by_type.items()))},
     }
+    files[PAGE_NAME] = (_session_page(facts, manifest, files, sources), PAGE_CONTENT_TYPE)
+    manifest["derivedFiles"] = [
+        {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for path, (data, _) in sorted(files.items())
+    ]
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
-    return SessionOutputs(files=files)
+    return SessionOutputs(files=files, index=_utterance_index(facts, manifest, files))
+
+
+def _session_page(
+    facts: SessionFacts,
+    manifest: dict[str, Any],
+    files: dict[str, tuple[bytes, str]],
+    sources: dict[str, bytes],
+) -> bytes:
+    """``index.html``: the manifest and the derived files, as a page a person reads."""
+    summary = None
+    record = archived_source(facts, SUMMARY_SOURCE)
+    if SUMMARY_SOURCE in sources and record is not None:
+        text = sources[SUMMARY_SOURCE].decode("utf-8", errors="replace")
+        summary = (text, bool(record.key and record.key.endswith(".md")))
+    return render_session_page(
+        PageInputs.from_files(manifest, {path: data for path, (data, _) in files.items()}, summary)
+    )
+
+
+def _utterance_index(
+    facts: SessionFacts, manifest: dict[str, Any], files: dict[str, tuple[bytes, str]]
+) -> dict[str, tuple[bytes, str]]:
+    """The session's rows of the search index (one per utterance), when it has a transcript."""
+    if "transcript/transcript.json" not in files:
+        return {}
+    transcript = json.loads(files["transcript/transcript.json"][0])
+    started_at = manifest["session"]["startedAt"]
+    day = index_day(started_at, transcript)
+    rows = utterance_rows(
+        meeting_id=facts.meeting_id,
+        session_id=facts.session_id,
+        title=manifest["meeting"]["title"],
+        session_started_at=started_at,
+        transcript=transcript,
+        page_key=session_prefix(facts.meeting_id, facts.session_id) + PAGE_NAME,
+    )
+    if day is None or not rows:
+        return {}
+    return {utterance_index_key(day, facts.session_id): (rows, "application/x-ndjson; charset=utf-8")}

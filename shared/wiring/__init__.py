@@ -48,10 +48,14 @@ def archive_store() -> ArchiveStore:
 @cache
 def session_recorder() -> SessionRecorder:
     from shared.core import config
+    from shared.session.announce import SessionAnnouncer
     from shared.session.recorder import SessionRecorder
     from shared.session.store import SessionStore
 
-    return SessionRecorder(SessionStore(config.session_settings().sessions_table), archive_store())
+    settings = config.session_settings()
+    store = SessionStore(settings.sessions_table)
+    announcer = SessionAnnouncer(store, settings.event_bus_name) if settings.event_bus_name else None
+    return SessionRecorder(store, archive_store(), announcer)
 
 
 @cache
