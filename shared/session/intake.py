@@ -49,7 +49,10 @@ def take_in_event(
 
     Events the pipeline synthesized (reconciliation, backfill) only feed the record (meeting title,
     times): ``events/`` holds bodies RealtimeKit sent and signed, nothing else. Returns the stored
-    raw object, or None for a synthesized event."""
+    raw object, or None for a synthesized event or a session ``meeting-vault forget`` erased (the
+    tombstone check: one GetItem)."""
+    if detail.meeting_id and detail.session_id and recorder.is_erased(detail.meeting_id, detail.session_id):
+        return None
     stored = None if detail.synthesized else archive_raw_event(detail, store)
     recorder.record_event(detail)
     return stored
