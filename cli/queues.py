@@ -105,19 +105,21 @@ def move_messages(
     source_dlq: str,
     destination: str,
     *,
-    wait_seconds: int = RECEIVE_WAIT_SECONDS,
-    empty_receives_to_stop: int = EMPTY_RECEIVES_TO_STOP,
+    wait_seconds: int | None = None,
+    empty_receives_to_stop: int | None = None,
 ) -> int:
     """Move every message from ``source_dlq`` to ``destination``: receive (long polling), send the
     same body and attributes, delete what was sent. Stops after ``empty_receives_to_stop`` empty
     receives in a row: one empty answer does not prove an SQS queue is empty."""
+    wait = RECEIVE_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    stop_after = EMPTY_RECEIVES_TO_STOP if empty_receives_to_stop is None else empty_receives_to_stop
     moved = 0
     empty = 0
-    while empty < empty_receives_to_stop:
+    while empty < stop_after:
         messages = sqs.receive_message(
             QueueUrl=source_dlq,
             MaxNumberOfMessages=10,
-            WaitTimeSeconds=wait_seconds,
+            WaitTimeSeconds=wait,
             VisibilityTimeout=RECEIVE_VISIBILITY_SECONDS,
             MessageAttributeNames=["All"],
         ).get("Messages", [])
@@ -161,7 +163,7 @@ def move_task(
     destination: str | None,
     *,
     progress: Callable[[str, int, int | None], None],
-    poll_seconds: float = MOVE_TASK_POLL_SECONDS,
+    poll_seconds: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """SQS's own redrive: ``StartMessageMoveTask`` from the DLQ (to ``destination``, else to the
@@ -198,7 +200,7 @@ def move_task(
         if status in {"FAILED", "CANCELLED", "CANCELLING"}:
             reason = task.get("FailureReason") or status.lower()
             raise CliError(f"the SQS move task from {source_arn} stopped after {moved} messages: {reason}")
-        sleep(poll_seconds)
+        sleep(MOVE_TASK_POLL_SECONDS if poll_seconds is None else poll_seconds)
 
 
 @dataclass
@@ -399,7 +401,7 @@ def redrive_command(
     dry_run: bool,
     as_json: bool = False,
     echo: Callable[[str], None],
-    poll_seconds: float = MOVE_TASK_POLL_SECONDS,
+    poll_seconds: float | None = None,
 ) -> RedriveResult:
     sqs = target.client("sqs")
     names = resolve_queue_names(queue, target.dlq_urls)

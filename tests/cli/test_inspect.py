@@ -136,7 +136,9 @@ def test_get_resumes_and_replaces_partial_files_safely(archived: Env, tmp_path: 
     files = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert files == {key.removeprefix(PREFIX): data for key, data in objects.items()}
 
-    again = json.loads(archived.run("get", MEETING.session_id, "--out", str(out), "--json", "--replace").output)
+    again = json.loads(
+        archived.run("get", MEETING.session_id, "--out", str(out), "--json", "--replace").output
+    )
     assert again["files"] == len(objects) and again["skipped"] == 0
 
 
