@@ -52,6 +52,8 @@ class Target:
     consumer_function: str | None = None  # a consumer whose environment names the RealtimeKit App
     idempotency_table: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    # One session for all the target's clients: they share its loader (each model parsed once).
+    _session: boto3.session.Session | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
@@ -60,25 +62,32 @@ class Target:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
+            if self._session is None:
+                self._session = boto3.session.Session(profile_name=None if self.local else self.profile)
             self._clients[service] = _client(
                 service,
                 endpoint_url=self.endpoint_url,
                 region=self.region,
                 local=self.local,
-                profile=self.profile,
+                session=self._session,
             )
         return self._clients[service]
 
 
 def _client(
-    service: str, *, endpoint_url: str | None, region: str | None, local: bool, profile: str | None = None
+    service: str,
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    local: bool,
+    session: boto3.session.Session | None = None,
 ) -> Any:
     options: dict[str, Any] = {"config": Config(retries={"mode": "standard", "max_attempts": 3})}
     if region:
         options["region_name"] = region
     if endpoint_url:
         options["endpoint_url"] = endpoint_url
-    session = boto3.session.Session(profile_name=None if local else profile)
+    session = session or boto3.session.Session()
     if local:
         options.setdefault("region_name", LOCAL_REGION)
         if session.get_credentials() is None:  # moto accepts any credentials
@@ -159,8 +168,9 @@ def stack_target(
     endpoint: str | None = None,
     webhook_url: str | None = None,
 ) -> Target:
+    session = boto3.session.Session(profile_name=profile)
     cloudformation = _client(
-        "cloudformation", endpoint_url=endpoint, region=region, local=False, profile=profile
+        "cloudformation", endpoint_url=endpoint, region=region, local=False, session=session
     )
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
@@ -199,6 +209,7 @@ def stack_target(
         profile=profile,
         consumer_function=outputs.get("RecordingsFunctionName"),
         idempotency_table=outputs.get("IdempotencyTableName"),
+        _session=session,
     )
 
 
