@@ -139,7 +139,8 @@ def test_get_resumes_and_replaces_partial_files_safely(archived: Env, tmp_path: 
     again = json.loads(
         archived.run("get", MEETING.session_id, "--out", str(out), "--json", "--replace").output
     )
-    assert again["files"] == len(objects) and again["skipped"] == 0
+    assert again["files"] == len(objects)
+    assert again["skipped"] == 0
 
 
 def test_get_goes_through_s3transfer_with_ranged_reads(

@@ -120,7 +120,13 @@ def test_filters_since_until_meeting_and_state(listed: Env) -> None:
     )
     [failed] = [r for r in rows(listed, "--limit", "1")["sessions"]]
     assert (
-        failed["status"] == "failed" and failed["failed"] == ["chat"] and failed["archived"] == ["transcript"]
+        failed["status"] == "failed"
+    )
+    assert (
+        failed["failed"] == ["chat"]
+    )
+    assert (
+        failed["archived"] == ["transcript"]
     )
 
 
