@@ -130,10 +130,8 @@ def timed(action: Callable[[], Any], runs: int) -> float:
 def run_cli(*args: str) -> Callable[[], None]:
     def action() -> None:
         result = CliRunner().invoke(cli_main, list(args))
-        if (
-            result.exit_code not in (0, 1)
-            or (result.exception
-            and not isinstance(result.exception, SystemExit))
+        if result.exit_code not in (0, 1) or (
+            result.exception and not isinstance(result.exception, SystemExit)
         ):
             raise RuntimeError(f"{args}: {result.output}") from result.exception
 

@@ -119,15 +119,9 @@ def test_filters_since_until_meeting_and_state(listed: Env) -> None:
         == (both[2:])
     )
     [failed] = [r for r in rows(listed, "--limit", "1")["sessions"]]
-    assert (
-        failed["status"] == "failed"
-    )
-    assert (
-        failed["failed"] == ["chat"]
-    )
-    assert (
-        failed["archived"] == ["transcript"]
-    )
+    assert failed["status"] == "failed"
+    assert failed["failed"] == ["chat"]
+    assert failed["archived"] == ["transcript"]
 
 
 def test_the_table_prints_a_next_page_hint(listed: Env) -> None:
