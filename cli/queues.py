@@ -393,6 +393,13 @@ def render_status(report: StatusReport, *, limit: int, echo: Callable[[str], Non
         echo(f"unhealthy: {dead} dead-lettered messages, {report.failed_sessions} sessions with failures")
 
 
+def _progress_line(name: str, say: Callable[[str], None]) -> Callable[[str, int, int | None], None]:
+    def line(status: str, moved: int, total: int | None) -> None:
+        say(f"{name}: move task {status.lower()}: {moved} of {'?' if total is None else total} moved")
+
+    return line
+
+
 # -- commands --------------------------------------------------------------------------------------
 def redrive_command(
     target: Target,
@@ -424,9 +431,7 @@ def redrive_command(
                     sqs,
                     target.dlq_urls[name],
                     destination,
-                    progress=lambda status, moved, total, name=name: say(
-                        f"{name}: move task {status.lower()}: {moved} of {total if total is not None else '?'} moved"
-                    ),
+                    progress=_progress_line(name, say),
                     poll_seconds=poll_seconds,
                 )
                 result.method[name] = "StartMessageMoveTask"

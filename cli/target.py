@@ -93,7 +93,7 @@ def _client(
         if session.get_credentials() is None:  # moto accepts any credentials
             options["aws_access_key_id"] = "testing"
             options["aws_secret_access_key"] = "testing"  # noqa: S105 - moto's dummy credentials
-    return session.client(service, **options)
+    return session.client(service, **options)  # type: ignore[call-overload]
 
 
 def resolve_target(
