@@ -175,7 +175,7 @@ def forget_command(
         prefix = f"{MEETINGS_PREFIX}/{meeting_id}/"
     else:
         assert session is not None
-        pairs = [find_session(store, session)]
+        pairs = [find_session(store, session, s3=s3, bucket=target.bucket)]
         prefix = session_prefix(*pairs[0])
     found = object_versions(s3, target.bucket, prefix)
     if not pairs and not found.versions and not found.delete_markers:

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from cli.backfill import human_bytes
 from cli.errors import CliError
 from cli.target import Target
-from shared.archive.keys import is_safe_id, session_prefix
+from shared.archive.keys import MEETINGS_PREFIX, is_safe_id, session_prefix
 from shared.session.listing import parse_time
 from shared.session.store import SessionStore
 
@@ -115,8 +115,12 @@ def render_table(rows: list[SessionRow]) -> list[str]:
 
 
 # -- one session -----------------------------------------------------------------------------------
-def find_session(store: SessionStore, reference: str) -> tuple[str, str]:
-    """``meetingId/sessionId`` as given, or a session id alone: one query of the listing index."""
+def find_session(
+    store: SessionStore, reference: str, *, s3: Any = None, bucket: str | None = None
+) -> tuple[str, str]:
+    """``meetingId/sessionId`` as given, or a session id alone: one query of the listing index. Only
+    when the index does not know the id (a session archived before the index existed, or whose
+    record was wiped for a rebuild) and ``s3`` is given, the bucket's meeting folders are searched."""
     if "/" in reference:
         meeting_id, _, session_id = reference.partition("/")
         if is_safe_id(meeting_id) and is_safe_id(session_id):
@@ -125,6 +129,8 @@ def find_session(store: SessionStore, reference: str) -> tuple[str, str]:
     if not is_safe_id(reference):
         raise CliError(f"{reference!r} is not a session id")
     matches = store.sessions_with_id(reference)
+    if not matches and s3 is not None and bucket:
+        matches = _sessions_in_bucket(s3, bucket, reference)
     if len(matches) == 1:
         return matches[0]
     if matches:
@@ -132,10 +138,28 @@ def find_session(store: SessionStore, reference: str) -> tuple[str, str]:
         raise CliError(
             f"session id {reference} is in several meetings ({listed}): pass MEETING_ID/SESSION_ID"
         )
+    where = f" nor in s3://{bucket}/{MEETINGS_PREFIX}/" if s3 is not None and bucket else ""
     raise CliError(
-        f"session {reference} is not in the sessions index ({store.table_name}): check the id, "
+        f"session {reference} is not in the sessions index ({store.table_name}){where}: check the id, "
         "or pass MEETING_ID/SESSION_ID"
     )
+
+
+def _sessions_in_bucket(s3: Any, bucket: str, session_id: str) -> list[tuple[str, str]]:
+    """The meetings whose folder holds this session (one delimiter listing, then one probe per meeting)."""
+    found = []
+    root = f"{MEETINGS_PREFIX}/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root, Delimiter="/"):
+        for common in page.get("CommonPrefixes", []):
+            meeting_id = str(common["Prefix"])[len(root) :].rstrip("/")
+            if not is_safe_id(meeting_id):
+                continue
+            probe = s3.list_objects_v2(
+                Bucket=bucket, Prefix=session_prefix(meeting_id, session_id), MaxKeys=1
+            )
+            if probe.get("KeyCount", 0):
+                found.append((meeting_id, session_id))
+    return found
 
 
 def load_manifest(s3: Any, bucket: str, meeting_id: str, session_id: str) -> dict[str, Any]:
@@ -342,7 +366,7 @@ def sessions_command(
 
 
 def _locate(target: Target, reference: str) -> tuple[str, str]:
-    return find_session(_store(target), reference)
+    return find_session(_store(target), reference, s3=target.client("s3"), bucket=target.bucket)
 
 
 def show_command(target: Target, reference: str, *, as_json: bool, echo: Callable[[str], None]) -> None:

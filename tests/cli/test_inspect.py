@@ -96,8 +96,8 @@ def test_show_an_unknown_session_is_one_line(archived: Env) -> None:
     result = archived.run("show", "no-such-session")
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: session no-such-session is not in the sessions index ({archived.stack.names.sessions_table}): "
-        "check the id, or pass MEETING_ID/SESSION_ID\n"
+        f"Error: session no-such-session is not in the sessions index ({archived.stack.names.sessions_table}) "
+        f"nor in s3://{archived.stack.names.bucket}/meetings/: check the id, or pass MEETING_ID/SESSION_ID\n"
     )
 
 
