@@ -89,7 +89,8 @@ def test_the_api_token_is_not_an_option(env: Env) -> None:
     for command in ("connect", "backfill"):
         result = env.run(command, "--api-token", "x")
         assert result.exit_code == 2
-        assert "No such option: --api-token" in result.output
+        assert "No such option" in result.output
+        assert "--api-token" in result.output
 
 
 def test_a_missing_stack_is_one_line_and_exit_1(env: Env) -> None:
