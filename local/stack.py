@@ -27,6 +27,7 @@ from local.pollers import QueuePoller
 from local.sample_meeting import SAMPLE_APP_ID
 from shared import wiring
 from shared.fanout.routing import DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
+from shared.session.listing import SESSION_INDEX
 
 log = logging.getLogger("meeting_vault.local")
 
@@ -276,6 +277,18 @@ def provision_resources(
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": SESSION_INDEX.partition_key, "AttributeType": "S"},
+            {"AttributeName": SESSION_INDEX.sort_key, "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[  # the same index as the CDK table (shared.session.listing)
+            {
+                "IndexName": SESSION_INDEX.name,
+                "KeySchema": [
+                    {"AttributeName": SESSION_INDEX.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": SESSION_INDEX.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         BillingMode="PAY_PER_REQUEST",
     )

@@ -282,7 +282,7 @@ class Publisher(Protocol):
     def publish(self, detail: WebhookDetail) -> str: ...
 
 
-Outcome = Literal["reconciled", "complete", "expired", "gone", "live", "unsafe_id"]
+Outcome = Literal["reconciled", "complete", "expired", "gone", "live", "unsafe_id", "erased"]
 
 
 @dataclass(frozen=True)
@@ -341,6 +341,8 @@ def reconcile_session(
     if not within_retention(ended_at, now):
         return ReconcileResult(meeting_id, session_id, "expired")
     facts, _ = store.load(meeting_id, session_id)
+    if facts.erased:  # `meeting-vault forget` erased it: the sweep must not bring it back
+        return ReconcileResult(meeting_id, session_id, "erased")
     missing = missing_artifacts(meeting_id, session_id, facts=facts, client=client, started_at=started_at)
     for item in missing:
         publisher.publish(synthesized_detail(item, now=now))

@@ -52,7 +52,10 @@ def take_in_event(
     times): ``events/`` holds bodies RealtimeKit sent and signed, nothing else. A legacy recording
     update without a meeting id is left to the recordings consumer (``defer_legacy``), which finds
     its session through the REST API and takes it in there (``shared.session.attribution``).
-    Returns the stored raw object, or None for a synthesized or deferred event."""
+    Returns the stored raw object, or None for a synthesized or deferred event, or a session
+    ``meeting-vault forget`` erased (the tombstone check: one GetItem)."""
+    if detail.meeting_id and detail.session_id and recorder.is_erased(detail.meeting_id, detail.session_id):
+        return None
     if defer_legacy and awaits_attribution(detail):
         return None
     stored = None if detail.synthesized else archive_raw_event(detail, store)

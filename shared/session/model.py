@@ -92,6 +92,7 @@ class SessionFacts:
     events: list[SeenEvent] = field(default_factory=list)
     artifacts: list[ArtifactRecord] = field(default_factory=list)
     speakers: list[Speaker] = field(default_factory=list)
+    erased: bool = False  # ``meeting-vault forget`` erased the session: archive nothing of it again
 
 
 TRANSCRIPT_SOURCE = "transcript/source"

@@ -101,12 +101,12 @@ def recording_archiver() -> RecordingArchiver:
 @cache
 def archive_recording_once() -> Once:
     from shared.core import config
-    from shared.core.idempotency import Once
+    from shared.core.idempotency import RECORDING_WORK, Once
 
     archiver = recording_archiver()
     return Once(
         lambda job: {"records": [r.model_dump(mode="json") for r in archiver.archive(job)]},
-        name="recording",
+        name=RECORDING_WORK,
         key="recording_id",
         table=config.worker_settings().idempotency_table,
     )
@@ -123,12 +123,12 @@ def session_artifact_archiver() -> SessionArtifactArchiver:
 def archive_session_artifact_once() -> Once:
     """Transcript, chat and summary: once per (kind, session)."""
     from shared.core import config
-    from shared.core.idempotency import Once
+    from shared.core.idempotency import SESSION_ARTIFACT_WORK, Once
 
     archiver = session_artifact_archiver()
     return Once(
         lambda job: {"record": archiver.archive(job).model_dump(mode="json")},
-        name="session-artifact",
+        name=SESSION_ARTIFACT_WORK,
         key="[kind, session_id]",
         table=config.worker_settings().idempotency_table,
     )
@@ -169,6 +169,21 @@ def reset() -> None:
     clear_realtimekit_cache()
     for builder in _CACHED:
         builder.cache_clear()
+
+
+def erased(detail: WebhookDetail) -> bool:
+    """The session was erased (``meeting-vault forget``): its files are not downloaded again."""
+    if not (detail.meeting_id and detail.session_id):
+        return False
+    if not session_recorder().is_erased(detail.meeting_id, detail.session_id):
+        return False
+    from shared.core.observability import logger
+
+    logger.info(
+        "session erased: nothing archived",
+        extra={"meeting_id": detail.meeting_id, "session_id": detail.session_id, "event": detail.event},
+    )
+    return True
 
 
 def detail_of(record: WebhookQueueRecord) -> WebhookDetail:
@@ -228,7 +243,7 @@ def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
             return []
         detail = resolved
 
-    if foreign(detail, consumer="recordings"):
+    if erased(detail) or foreign(detail, consumer="recordings"):
         return []
 
     return archive_and_report(
@@ -241,10 +256,12 @@ def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
 
 def archive_session_artifact(
     detail: WebhookDetail, *, expected: type[MeetingTranscript | ChatSynced | MeetingSummary]
-) -> ArtifactRecord:
-    """The transcript, chat and summary consumers' record handler, wired."""
+) -> ArtifactRecord | None:
+    """The transcript, chat and summary consumers' record handler, wired (None: session erased)."""
     from shared.archive.session_artifacts import archive_and_report
 
+    if erased(detail):
+        return None
     if foreign(detail, consumer=expected.__name__):
         from shared.session.model import ArtifactRecord, ArtifactState
 

@@ -40,7 +40,9 @@ WEBHOOK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/prod/webhooks/
 TOKEN = "test-token"  # what moto_stack stores in the API token secret
 
 
-def create_stack_outputs(stack: MotoStack, name: str = STACK) -> dict[str, str]:
+def create_stack_outputs(
+    stack: MotoStack, name: str = STACK, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """A CloudFormation stack with the outputs infra/stack.py declares, naming moto's resources."""
     names, resources = stack.names, stack.resources
     outputs = {
@@ -54,6 +56,7 @@ def create_stack_outputs(stack: MotoStack, name: str = STACK) -> dict[str, str]:
     for route in ROUTES:
         outputs[f"{output_label(route.name)}QueueUrl"] = resources.queue_urls[route.name]
         outputs[f"{output_label(route.name)}DeadLetterQueueUrl"] = resources.dlq_urls[route.name]
+    outputs.update(extra or {})
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
@@ -81,8 +84,8 @@ class Env:
     outputs: dict[str, str]
     runner: CliRunner = field(default_factory=CliRunner)
 
-    def run(self, *args: str) -> Result:
-        result = self.runner.invoke(main, list(args))
+    def run(self, *args: str, input: str | None = None) -> Result:
+        result = self.runner.invoke(main, list(args), input=input)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception  # a bug, not an operator error: show its traceback
         return result

@@ -380,6 +380,27 @@ def test_sessions_table_layout_and_protection(synthesized: Synthesized) -> None:
     assert replica["DeletionProtectionEnabled"] is True
 
 
+def test_sessions_table_has_the_listing_index_the_cli_and_local_mode_use(synthesized: Synthesized) -> None:
+    """One index (a stack update adds at most one to a table with data), keyed as shared.session.listing says."""
+    from shared.session.listing import SESSION_INDEX
+
+    table = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.sessions_table)]
+    props = table["Properties"]
+    assert props["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": SESSION_INDEX.name,
+            "KeySchema": [
+                {"AttributeName": SESSION_INDEX.partition_key, "KeyType": "HASH"},
+                {"AttributeName": SESSION_INDEX.sort_key, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    defined = {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
+    assert defined[SESSION_INDEX.partition_key] == "S"
+    assert defined[SESSION_INDEX.sort_key] == "S"
+
+
 def test_idempotency_table_has_powertools_layout(synthesized: Synthesized) -> None:
     table = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.idempotency_table)]
     props = table["Properties"]
