@@ -58,6 +58,22 @@ def object_versions(s3: Any, bucket: str, prefix: str) -> ObjectVersions:
     return found
 
 
+def index_versions(s3: Any, bucket: str, session_ids: set[str]) -> ObjectVersions:
+    """The sessions' rows in the search index (``index/utterances/date=.../{sessionId}.jsonl``). The
+    day in the key is the session's start, which can change as facts arrive: every day is listed."""
+    from shared.search.index import INDEX_PREFIX
+
+    every = object_versions(s3, bucket, INDEX_PREFIX)
+    ours = ObjectVersions()
+    ours.versions = [
+        v for v in every.versions if str(v["Key"]).rsplit("/", 1)[-1][: -len(".jsonl")] in session_ids
+    ]
+    ours.delete_markers = [
+        m for m in every.delete_markers if str(m["Key"]).rsplit("/", 1)[-1][: -len(".jsonl")] in session_ids
+    ]
+    return ours
+
+
 def delete_versions(s3: Any, bucket: str, found: ObjectVersions) -> int:
     """Delete every listed version and delete marker; returns how many went. Any refusal is an error
     (the tombstone is written already: running forget again finishes the job)."""
@@ -178,6 +194,9 @@ def forget_command(
         pairs = [find_session(store, session, s3=s3, bucket=target.bucket)]
         prefix = session_prefix(*pairs[0])
     found = object_versions(s3, target.bucket, prefix)
+    indexed = index_versions(s3, target.bucket, {session_id for _, session_id in pairs})
+    found.versions += indexed.versions
+    found.delete_markers += indexed.delete_markers
     if not pairs and not found.versions and not found.delete_markers:
         raise CliError(f"nothing archived for meeting {meeting_id} (s3://{target.bucket}/{prefix})")
     plan = (
@@ -210,6 +229,9 @@ def forget_command(
     delete_versions(s3, target.bucket, found)
     # A consumer that was mid-download when the tombstone landed may have written since the listing.
     late = object_versions(s3, target.bucket, prefix)
+    late_index = index_versions(s3, target.bucket, {gone.session_id for gone in report.sessions})
+    late.versions += late_index.versions
+    late.delete_markers += late_index.delete_markers
     if late.versions or late.delete_markers:
         delete_versions(s3, target.bucket, late)
         report.object_versions += len(late.versions)

@@ -56,8 +56,12 @@ def test_forget_a_session_erases_everything_and_it_stays_erased(env: Env) -> Non
     s3 = env.stack.client("s3")
     # A plain delete would only hide this: a delete marker over the versions.
     s3.delete_object(Bucket=env.stack.names.bucket, Key=PREFIX + "participants.json")
-    versions_before, markers_before = versions(env, PREFIX)
-    assert versions_before > len(env.stack.objects(PREFIX))
+    in_folder, markers_before = versions(env, PREFIX)
+    assert in_folder > len(env.stack.objects(PREFIX))
+    # The session's rows in the search index live outside its folder and go too.
+    indexed, _ = versions(env, "index/utterances/")
+    assert indexed >= 1
+    versions_before = in_folder + indexed
     assert markers_before == 1
     assert idempotency_ids(env)  # the consumers' once-only work
     assert any(sk.startswith("artifact#") for sk in record_items(env, MEETING.meeting_id, MEETING.session_id))
@@ -70,7 +74,7 @@ def test_forget_a_session_erases_everything_and_it_stays_erased(env: Env) -> Non
         in (declined.output)
     )
     assert "Error: not confirmed: nothing erased" in declined.output
-    assert versions(env, PREFIX) == (versions_before, 1)
+    assert versions(env, PREFIX) == (in_folder, 1)
 
     # WHEN confirmed THEN every version, the record and the idempotency items are gone
     result = env.run("forget", "--session", MEETING.session_id, input="y\n")
@@ -81,6 +85,7 @@ def test_forget_a_session_erases_everything_and_it_stays_erased(env: Env) -> Non
     assert lines[3].startswith(f"  {MEETING.meeting_id}/{MEETING.session_id}: session record (")
     assert lines[3].endswith(" idempotency items; tombstone written")
     assert versions(env, PREFIX) == (0, 0)
+    assert versions(env, "index/utterances/") == (0, 0)
     assert record_items(env, MEETING.meeting_id, MEETING.session_id) == ["erased"]
     assert idempotency_ids(env) == []
     assert json.loads(env.run("sessions", "--json").output)["sessions"] == []
