@@ -42,10 +42,18 @@ def archive_store() -> ArchiveStore:
 
 @cache
 def session_recorder() -> SessionRecorder:
+    from shared.session.rebuild import RebuildSettings, SqsRebuildQueue
     from shared.session.recorder import SessionRecorder
     from shared.session.store import SessionStore
 
-    return SessionRecorder(SessionStore(config.session_settings().sessions_table), archive_store())
+    rebuild = RebuildSettings.from_env()
+    return SessionRecorder(
+        SessionStore(config.session_settings().sessions_table),
+        archive_store(),
+        requests=SqsRebuildQueue(rebuild.rebuild_queue_url) if rebuild.rebuild_queue_url else None,
+        window_seconds=rebuild.window_seconds,
+        stale_after_seconds=rebuild.stale_after_seconds,
+    )
 
 
 @cache
