@@ -21,8 +21,8 @@ from infra.reconcile import ReconcileSweep
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
 from infra.waf import WebhookFirewall
-from infra.workers import Workers
-from shared.fanout.routing import ROUTES, SESSIONS, TRANSCRIPTS
+from infra.workers import ConsumerWorker, Workers
+from shared.fanout.routing import REBUILDS, ROUTES, SESSIONS, TRANSCRIPTS
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -73,6 +73,21 @@ class MeetingVaultStack(Stack):
             throttle_burst_limit=settings.throttle_burst_limit,
             log_level=settings.log_level,
         )
+        # Session files: the recorder sends rebuild requests here (docs/rebuilds.md).
+        self.rebuilds = ConsumerWorker(
+            self,
+            "Rebuilds",
+            route=REBUILDS,
+            bus=self.events.bus,
+            packaging=packaging,
+            environment={
+                "ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,
+                "SESSIONS_TABLE": self.storage.sessions_table.table_name,
+                "REBUILD_WINDOW_SECONDS": str(settings.rebuild_window_seconds),
+            },
+            log_level=settings.log_level,
+        )
+        self.rebuilds.function.add_environment("REBUILD_QUEUE_URL", self.rebuilds.queue.queue_url)
         self.workers = Workers(
             self,
             "Workers",
@@ -105,7 +120,7 @@ class MeetingVaultStack(Stack):
         self.monitoring = Monitoring(
             self,
             "Monitoring",
-            consumers=[*self.workers.consumers.values(), self.reconcile.consumer],
+            consumers=[*self.workers.consumers.values(), self.rebuilds.consumer, self.reconcile.consumer],
             ingest_function=self.ingest.function,
             api=self.ingest.api,
             alarm_email=settings.alarm_email,
@@ -144,6 +159,7 @@ class MeetingVaultStack(Stack):
         environment = {
             "ARCHIVE_BUCKET": storage.archive_bucket.bucket_name,
             "SESSIONS_TABLE": storage.sessions_table.table_name,
+            **self._rebuild_environment(),
         }
         if route_name == SESSIONS.name:
             return environment
@@ -158,9 +174,17 @@ class MeetingVaultStack(Stack):
             **self._summary_environment(route_name),
         }
 
+    def _rebuild_environment(self) -> dict[str, str]:
+        """What every writer of session facts needs to ask for a rebuild."""
+        return {
+            "REBUILD_QUEUE_URL": self.rebuilds.queue.queue_url,
+            "REBUILD_WINDOW_SECONDS": str(self.settings.rebuild_window_seconds),
+        }
+
     def _reconcile_environment(self) -> dict[str, str]:
         settings = self.settings
         return {
+            **self._rebuild_environment(),
             "EVENT_BUS_NAME": self.events.bus.event_bus_name,
             "SESSIONS_TABLE": self.storage.sessions_table.table_name,
             "REALTIMEKIT_ACCOUNT_ID": settings.realtimekit_account_id,
@@ -177,6 +201,14 @@ class MeetingVaultStack(Stack):
         self.events.bus.grant_put_events_to(reconcile)
         storage.sessions_table.grant_read_data(reconcile)
         self.api_token_secret.grant_read(reconcile)
+        self.rebuilds.queue.grant_send_messages(reconcile)
+        # The rebuilds consumer writes the derived files and the rebuild state, and asks again
+        # (its own queue) when the record moved on while it worked.
+        rebuilder = self.rebuilds.function
+        storage.archive_bucket.grant_read(rebuilder)
+        storage.archive_bucket.grant_put(rebuilder)
+        storage.sessions_table.grant_read_write_data(rebuilder)
+        self.rebuilds.queue.grant_send_messages(rebuilder)
         # The ingest function only publishes: no S3, no tables, no secret.
         self.events.bus.grant_put_events_to(self.ingest.function)
         for name, consumer in self.workers.consumers.items():
@@ -185,6 +217,7 @@ class MeetingVaultStack(Stack):
             storage.archive_bucket.grant_read(function)
             storage.archive_bucket.grant_put(function)
             storage.sessions_table.grant_read_write_data(function)
+            self.rebuilds.queue.grant_send_messages(function)
             if name == SESSIONS.name:
                 continue
             storage.idempotency_table.grant_read_write_data(function)
@@ -224,6 +257,7 @@ class MeetingVaultStack(Stack):
         functions = [
             self.ingest.function,
             *(c.function for c in self.workers.consumers.values()),
+            self.rebuilds.function,
             self.reconcile.function,
         ]
         bucket_arn = self.resolve(self.storage.archive_bucket.bucket_arn)
@@ -248,15 +282,15 @@ class MeetingVaultStack(Stack):
             )
             if function is self.ingest.function:
                 continue
+            table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
+            acknowledge(
+                role,
+                "IAM5",
+                "CDK's grants on the sessions table cover its indexes; its one index is the sparse "
+                "list of sessions with a rebuild pending, which only the reconcile sweep queries.",
+                findings=[f"Resource::<{table_arn}.Arn>/index/*"],
+            )
             if function is self.reconcile.function:
-                table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
-                acknowledge(
-                    role,
-                    "IAM5",
-                    "CDK's grant_read_data on the sessions table adds its (unused) index ARNs; the "
-                    "sweep only queries the table's own items.",
-                    findings=[f"Resource::<{table_arn}.Arn>/index/*"],
-                )
                 continue
             acknowledge(
                 role,
@@ -300,6 +334,9 @@ class MeetingVaultStack(Stack):
             outputs[f"{label}QueueUrl"] = (consumer.queue.queue_url, f"{name} consumer queue")
             outputs[f"{label}DeadLetterQueueUrl"] = (consumer.dead_letter_queue.queue_url, f"{name} DLQ")
             outputs[f"{label}FunctionName"] = (consumer.function.function_name, f"{name} consumer")
+        outputs["RebuildsQueueUrl"] = (self.rebuilds.queue.queue_url, "session file rebuild requests")
+        outputs["RebuildsDeadLetterQueueUrl"] = (self.rebuilds.dead_letter_queue.queue_url, "rebuilds DLQ")
+        outputs["RebuildsFunctionName"] = (self.rebuilds.function.function_name, "rebuilds consumer")
         outputs["IngestFunctionName"] = (self.ingest.function.function_name, "ingest function")
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")

@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge
+from shared.session.store import PENDING_INDEX
 
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 1  # recordings are multipart uploads; a crashed one leaves parts
 ACCESS_LOG_RETENTION_DAYS = 365
@@ -102,6 +103,15 @@ class ArchiveStorage(Construct):
             ),
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
+            # Sparse: only sessions with a rebuild pending carry these attributes (shared.session.store).
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=PENDING_INDEX,
+                    partition_key=dynamodb.Attribute(name="pending_shard", type=dynamodb.AttributeType.STRING),
+                    sort_key=dynamodb.Attribute(name="pending_at", type=dynamodb.AttributeType.NUMBER),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+                )
+            ],
         )
         # Powertools idempotency's default layout: key "id", TTL attribute "expiration".
         self.idempotency_table = dynamodb.TableV2(

@@ -48,7 +48,7 @@ class Consumer:
     route: ConsumerRoute
     queue: sqs.Queue
     dead_letter_queue: sqs.Queue
-    rule: events.Rule
+    rule: events.Rule | None  # None: fed by our own code, not by a bus rule (the rebuild queue)
     function: lambda_.Function
 
 
@@ -93,7 +93,7 @@ class ConsumerWorker(Construct):
                 queue=self.dead_letter_queue, max_receive_count=route.max_receive_count
             ),
         )
-        self.rule = events.Rule(
+        self.rule = None if not route.event_pattern else events.Rule(
             self,
             "Rule",
             event_bus=bus,

@@ -26,6 +26,7 @@ them); ``sweep_recent_sessions`` is the scheduled backstop.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,7 @@ from shared.core.exceptions import (
 from shared.fanout.routing import RECONCILE_SIGNATURE_HEADER
 from shared.ingest.envelope import WebhookDetail, build_detail
 from shared.session.model import CHAT_SOURCE, TRANSCRIPT_SOURCE, SessionFacts
+from shared.session.rebuild import PendingSessions, RebuildRequests, request_stale_rebuilds
 
 RETENTION = timedelta(days=7)
 ArtifactKind = Literal["recording", "transcript", "summary", "chat"]
@@ -323,6 +325,7 @@ class SweepReport:
     results: list[ReconcileResult] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (session id, error)
     stopped_early: str | None = None
+    stale_rebuilds: list[tuple[str, str]] = field(default_factory=list)  # (meeting id, session id)
 
     @property
     def enqueued(self) -> int:
@@ -418,11 +421,15 @@ class Reconciler:
     store: SessionFactsSource
     publisher: Publisher
     client: Callable[[], RealtimeKitClient]
+    # Rebuilds of the session files (``shared.session.rebuild``); None where there is no rebuild queue.
+    rebuilds: RebuildRequests | None = None
+    pending: PendingSessions | None = None
+    stale_rebuild_seconds: float = 150.0
 
     def session(
         self, meeting_id: str, session_id: str, *, ended_at: datetime | None, started_at: datetime | None
     ) -> ReconcileResult:
-        return reconcile_session(
+        result = reconcile_session(
             meeting_id,
             session_id,
             store=self.store,
@@ -431,10 +438,26 @@ class Reconciler:
             ended_at=ended_at,
             started_at=started_at,
         )
+        self._finished(result)
+        return result
 
-    def sweep(self, *, time_left: Callable[[], float]) -> SweepReport:
+    def _finished(self, result: ReconcileResult) -> None:
+        """The sweep is done with a session: rebuild its files now (a no-op when they are current)."""
+        if self.rebuilds is not None and result.outcome in ("reconciled", "complete"):
+            self.rebuilds.request(result.meeting_id, result.session_id, delay_seconds=0)
+
+    def sweep(self, *, time_left: Callable[[], float], now: float | None = None) -> SweepReport:
         settings = self.settings
-        return sweep_recent_sessions(
+        stale: list[tuple[str, str]] = []
+        if self.rebuilds is not None and self.pending is not None:
+            # First, and whatever RealtimeKit answers: rebuilds whose request was lost or dead-lettered.
+            stale = request_stale_rebuilds(
+                self.pending,
+                self.rebuilds,
+                now=time.time() if now is None else now,
+                stale_after_seconds=self.stale_rebuild_seconds,
+            )
+        report = sweep_recent_sessions(
             store=self.store,
             client=self.client(),
             publisher=self.publisher,
@@ -443,3 +466,7 @@ class Reconciler:
             max_sessions=settings.max_sessions,
             time_left=time_left,
         )
+        report.stale_rebuilds = stale
+        for result in report.results:
+            self._finished(result)
+        return report

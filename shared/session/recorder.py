@@ -120,7 +120,7 @@ class SessionRecorder:
         for _ in range(MAX_REWRITES):
             facts, state = self._store.load_for_rebuild(meeting_id, session_id)
             result.version = state.version
-            if state.current:
+            if state.current or state.version == 0:  # current, or no record at all
                 result.skipped = True
                 return result
             built_at = iso_utc(datetime.fromtimestamp(self._clock(), UTC))

@@ -95,7 +95,7 @@ class SessionStore:
                 ":now": {"N": repr(now)},
                 ":shard": {"S": PENDING_SHARD},
             },
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",  # the small version item, as it was
         )
         old = response.get("Attributes", {}).get("pending_at")
         return float(old["N"]) if old else None
