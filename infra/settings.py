@@ -15,11 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shared.archive.url_policy import DEFAULT_ALLOWED_HOSTS
 from shared.core.config import MAX_BODY_BYTES_LIMIT
 from shared.fanout.routing import (
+    REBUILD_WINDOW_DEFAULT_SECONDS,
+    REBUILD_WINDOW_MAX_SECONDS,
     RECONCILE_DEFAULT_DELAY_SECONDS,
     RECONCILE_DEFAULT_SCHEDULE_MINUTES,
     RECONCILE_MAX_DELAY_SECONDS,
-    REBUILD_WINDOW_DEFAULT_SECONDS,
-    REBUILD_WINDOW_MAX_SECONDS,
 )
 from shared.summary.settings import DEFAULT_BEDROCK_MODEL_ID, SummaryType
 

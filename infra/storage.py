@@ -107,7 +107,9 @@ class ArchiveStorage(Construct):
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=PENDING_INDEX,
-                    partition_key=dynamodb.Attribute(name="pending_shard", type=dynamodb.AttributeType.STRING),
+                    partition_key=dynamodb.Attribute(
+                        name="pending_shard", type=dynamodb.AttributeType.STRING
+                    ),
                     sort_key=dynamodb.Attribute(name="pending_at", type=dynamodb.AttributeType.NUMBER),
                     projection_type=dynamodb.ProjectionType.KEYS_ONLY,
                 )

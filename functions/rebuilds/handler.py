@@ -16,7 +16,9 @@ from shared.core.tracing import tracer
 from shared.session.rebuild import RebuildRequest
 
 # A batch whose every record failed is reported item by item too (same retries, clearer logs).
-processor = BatchProcessor(event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False)
+processor = BatchProcessor(
+    event_type=EventType.SQS, model=SqsRecordModel, raise_on_entire_batch_failure=False
+)
 
 
 @tracer.capture_method

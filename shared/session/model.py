@@ -169,7 +169,10 @@ class Normalizer:
             "transcript/speaker_timeline.json": (speaker_timeline_to_json(transcript, roster), JSON_TYPE),
             "transcript/transcript.txt": (transcript_to_txt(transcript), "text/plain; charset=utf-8"),
             "transcript/transcript.vtt": (transcript_to_vtt(transcript), "text/vtt; charset=utf-8"),
-            "transcript/transcript.srt": (transcript_to_srt(transcript), "application/x-subrip; charset=utf-8"),
+            "transcript/transcript.srt": (
+                transcript_to_srt(transcript),
+                "application/x-subrip; charset=utf-8",
+            ),
         }
 
     def chat_files(self, source: bytes, roster: Roster, roster_version: str) -> TranscriptFiles:
@@ -203,7 +206,8 @@ class CachingNormalizer(Normalizer):
     def transcript(self, source: bytes, *, session_started_at: datetime | None) -> Transcript:
         key = ("transcript", hashlib.sha256(source).hexdigest(), session_started_at)
         parsed: Transcript = self._cached(
-            key, lambda: super(CachingNormalizer, self).transcript(source, session_started_at=session_started_at)
+            key,
+            lambda: super(CachingNormalizer, self).transcript(source, session_started_at=session_started_at),
         )
         return parsed
 

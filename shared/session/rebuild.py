@@ -2,8 +2,9 @@
 of its derived files (docs/rebuilds.md).
 
 A fact is recorded with one DynamoDB write that also sets the session's "rebuild pending" flag if
-it was clear (``SessionStore.mark_changed``); only the writer that set it sends a request, with the
-window as its SQS delay, so a burst of facts costs one rebuild. ``meeting.ended`` and every archived
+it was clear (``SessionStore.mark_changed``); only the writer that set it sends a request, delayed
+(SQS ``DelaySeconds``) to the end of the session's current window, so a burst of facts costs one
+rebuild and a session costs at most one windowed rebuild per window. ``meeting.ended`` and every archived
 or failed artifact send an immediate request (no delay). The rebuild consumer clears the flag only
 if the record did not move on while it worked, and otherwise asks again.
 
@@ -34,7 +35,10 @@ class RebuildSettings(_Settings):
 
     rebuild_queue_url: str | None = Field(default=None, alias="REBUILD_QUEUE_URL")
     window_seconds: int = Field(
-        default=REBUILD_WINDOW_DEFAULT_SECONDS, alias="REBUILD_WINDOW_SECONDS", ge=0, le=REBUILD_WINDOW_MAX_SECONDS
+        default=REBUILD_WINDOW_DEFAULT_SECONDS,
+        alias="REBUILD_WINDOW_SECONDS",
+        ge=0,
+        le=REBUILD_WINDOW_MAX_SECONDS,
     )
 
     @property
@@ -92,7 +96,12 @@ class PendingSessions(Protocol):
 
 
 def request_stale_rebuilds(
-    store: PendingSessions, requests: RebuildRequests, *, now: float, stale_after_seconds: float, limit: int = 500
+    store: PendingSessions,
+    requests: RebuildRequests,
+    *,
+    now: float,
+    stale_after_seconds: float,
+    limit: int = 500,
 ) -> list[tuple[str, str]]:
     """Ask again, at once, for the rebuild of every session whose flag is older than
     ``stale_after_seconds`` (its request was lost, or its rebuild ended in the DLQ)."""

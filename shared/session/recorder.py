@@ -98,7 +98,7 @@ class SessionRecorder:
 
     def changed(self, meeting_id: str, session_id: str, *, immediate: bool = False) -> None:
         """The record changed: flag it and, unless a request is already on its way, ask for a
-        rebuild (after the window, or at once when ``immediate``)."""
+        rebuild (when its window ends, or at once when ``immediate``)."""
         now = self._clock()
         pending_since = self._store.mark_changed(meeting_id, session_id, now=now)
         if self._requests is None:
@@ -107,10 +107,21 @@ class SessionRecorder:
         if immediate:
             self._requests.request(meeting_id, session_id, delay_seconds=0)
         elif pending_since is None:
-            self._requests.request(meeting_id, session_id, delay_seconds=self._window)
+            self._requests.request(meeting_id, session_id, delay_seconds=self.window_delay(session_id, now))
         elif now - pending_since > self._stale_after:
             # The flag outlived its request (lost, or its rebuild failed for good): ask again.
             self._requests.request(meeting_id, session_id, delay_seconds=0)
+
+    def window_delay(self, session_id: str, now: float) -> int:
+        """Seconds until the session's current window ends. Windows are aligned per session (their
+        start offset by a hash of the session id, so sessions do not all rebuild in the same second):
+        a request is due at the start of the next window, and a new one is sent only once its
+        rebuild cleared the flag, so each window holds at most one windowed rebuild however the
+        facts arrive, and a session of any size costs at most one rebuild per window of its life."""
+        if self._window <= 0:
+            return 0
+        offset = int(hashlib.sha256(session_id.encode()).hexdigest()[:8], 16) % self._window
+        return self._window - int((now - offset) % self._window)
 
     # -- rebuilding -----------------------------------------------------------------------------------
     def rebuild(self, meeting_id: str, session_id: str) -> RebuildResult:
@@ -151,8 +162,9 @@ class SessionRecorder:
             result.finished = False
             if self._requests is not None:
                 # Facts arrived while we worked; their writers found the flag set and sent nothing.
-                self._store.rearm(meeting_id, session_id, now=self._clock())
-                self._requests.request(meeting_id, session_id, delay_seconds=self._window)
+                now = self._clock()
+                self._store.rearm(meeting_id, session_id, now=now)
+                self._requests.request(meeting_id, session_id, delay_seconds=self.window_delay(session_id, now))
                 return result
         return result
 

@@ -196,9 +196,7 @@ class SessionStore:
         facts, version, _ = self._load(meeting_id, session_id)
         return facts, version
 
-    def _load(
-        self, meeting_id: str, session_id: str
-    ) -> tuple[SessionFacts, int, dict[str, dict[str, Any]]]:
+    def _load(self, meeting_id: str, session_id: str) -> tuple[SessionFacts, int, dict[str, dict[str, Any]]]:
         facts = SessionFacts(meeting_id=meeting_id, session_id=session_id)
         version = 0
         extra: dict[str, dict[str, Any]] = {}

@@ -20,7 +20,7 @@ from shared.adapters.s3 import ArchiveStore
 from shared.archive.keys import session_prefix
 from shared.fanout.routing import REBUILDS
 from shared.ingest.envelope import WebhookDetail, build_detail
-from shared.reconcile.sweep import ReconcileSettings, Reconciler
+from shared.reconcile.sweep import Reconciler, ReconcileSettings
 from shared.session.model import ArtifactRecord, ArtifactState
 from shared.session.rebuild import SqsRebuildQueue
 from shared.session.recorder import SessionRecorder
@@ -38,7 +38,11 @@ WINDOW = 30
 def detail_of(payload: dict[str, Any]) -> WebhookDetail:
     body = json.dumps(payload, separators=(",", ":")).encode()
     return build_detail(
-        body, received_at=datetime.now(UTC), delivery_id=None, webhook_id=None, signature_header="rtk-signature"
+        body,
+        received_at=datetime.now(UTC),
+        delivery_id=None,
+        webhook_id=None,
+        signature_header="rtk-signature",
     )
 
 
@@ -80,7 +84,9 @@ class Rig:
 
     def puts(self, name: str) -> int:
         """How many versions of a derived file S3 keeps (one per PUT: the bucket is versioned)."""
-        versions = self.stack.client("s3").list_object_versions(Bucket=self.stack.names.bucket, Prefix=PREFIX + name)
+        versions = self.stack.client("s3").list_object_versions(
+            Bucket=self.stack.names.bucket, Prefix=PREFIX + name
+        )
         return sum(1 for v in versions.get("Versions", []) if v["Key"] == PREFIX + name)
 
     def pending(self) -> float | None:
@@ -111,7 +117,9 @@ class Rig:
                 return handled
             handled += len(messages)
             event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:rebuilds", "us-east-1")
-            result = invoke(handler, event, function_name="rebuilds", timeout_seconds=REBUILDS.timeout_seconds)
+            result = invoke(
+                handler, event, function_name="rebuilds", timeout_seconds=REBUILDS.timeout_seconds
+            )
             failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
             done = [m for m in messages if m["MessageId"] not in failed]
             if done:
@@ -153,7 +161,9 @@ def test_meeting_ended_and_artifacts_ask_for_an_immediate_rebuild(rig: Rig) -> N
     rig.recorder.record_event(detail_of(STARTED))
     rig.recorder.record_event(detail_of(ENDED))
     assert rig.queue() == {"visible": 1, "in_flight": 0, "delayed": 1}
-    record = ArtifactRecord(name="summary/summary", kind="summary", state=ArtifactState.FAILED, reason="empty")
+    record = ArtifactRecord(
+        name="summary/summary", kind="summary", state=ArtifactState.FAILED, reason="empty"
+    )
     rig.recorder.record_artifact(MEETING.meeting_id, MEETING.session_id, record)
     assert rig.queue()["visible"] == 2
     assert rig.drain() == 2
@@ -175,10 +185,15 @@ def test_only_changed_files_are_written(rig: Rig) -> None:
     result = rig.recorder.rebuild(MEETING.meeting_id, MEETING.session_id)
     assert result.put == ["session.json"]
     assert sorted(result.unchanged) == ["participant_events.json", "participants.json"]
-    assert (rig.puts("participants.json"), rig.puts("participant_events.json"), rig.puts("session.json")) == (1, 1, 2)
+    assert (rig.puts("participants.json"), rig.puts("participant_events.json"), rig.puts("session.json")) == (
+        1,
+        1,
+        2,
+    )
     # Nothing new: the rebuild does nothing at all.
     again = rig.recorder.rebuild(MEETING.meeting_id, MEETING.session_id)
-    assert again.skipped and again.put == []
+    assert again.skipped
+    assert again.put == []
     assert rig.same_as_todays_builder() == []
 
 
@@ -204,15 +219,23 @@ def test_rebuild_killed_mid_write_is_redone_when_its_request_comes_back(
 
     monkeypatch.setattr(ArchiveStore, "put_bytes", dying_put)
     sqs = rig.stack.client("sqs")
-    messages = sqs.receive_message(QueueUrl=rig.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])["Messages"]
+    messages = sqs.receive_message(QueueUrl=rig.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])[
+        "Messages"
+    ]
     handler = load_handler(REBUILDS.lambda_handler)
     with pytest.raises(Killed):
-        invoke(handler, sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:rebuilds", "us-east-1"),
-               function_name="rebuilds", timeout_seconds=120)
+        invoke(
+            handler,
+            sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:rebuilds", "us-east-1"),
+            function_name="rebuilds",
+            timeout_seconds=120,
+        )
     assert rig.pending() is not None, "the flag outlives the dead rebuild"
     assert PREFIX + "session.json" not in rig.stack.objects(PREFIX)
     for m in messages:  # the visibility timeout runs out
-        sqs.change_message_visibility(QueueUrl=rig.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+        sqs.change_message_visibility(
+            QueueUrl=rig.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+        )
     assert rig.drain() >= 1
     assert rig.pending() is None
     assert rig.same_as_todays_builder() == []
@@ -245,7 +268,9 @@ def test_a_lost_request_leaves_a_stale_flag_that_the_sweep_rebuilds(
     # Within the window plus the timeout: not stale yet.
     early = reconciler.sweep(time_left=lambda: 300.0, now=rig.clock.now + WINDOW)
     assert early.stale_rebuilds == []
-    report = reconciler.sweep(time_left=lambda: 300.0, now=rig.clock.now + WINDOW + REBUILDS.timeout_seconds + 1)
+    report = reconciler.sweep(
+        time_left=lambda: 300.0, now=rig.clock.now + WINDOW + REBUILDS.timeout_seconds + 1
+    )
     assert report.stale_rebuilds == [(MEETING.meeting_id, MEETING.session_id)]
     assert rig.queue()["visible"] == 1
     assert rig.drain() == 1
@@ -281,5 +306,6 @@ def test_facts_arriving_during_a_rebuild_get_their_own(rig: Rig, monkeypatch: py
     assert rig.pending() is not None
     assert rig.queue()["delayed"] == 1
     result = rig.recorder.rebuild(MEETING.meeting_id, MEETING.session_id)  # the delayed request, due
-    assert result.finished and rig.pending() is None
+    assert result.finished
+    assert rig.pending() is None
     assert rig.same_as_todays_builder() == []

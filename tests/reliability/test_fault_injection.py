@@ -21,7 +21,6 @@ from botocore.exceptions import ClientError
 from shared.archive.keys import session_prefix
 from shared.session.intake import raw_event_key
 from shared.session.store import SessionStore
-from tests.support.derived import differences, reference_files
 from tests.reliability.harness import (
     FILE_PATHS,
     Pipeline,
@@ -31,6 +30,7 @@ from tests.reliability.harness import (
     manifest_duplicates,
     running_pipeline,
 )
+from tests.support.derived import differences, reference_files
 from tests.support.figures import record_figure
 
 RecordProperty = Callable[[str, object], None]
@@ -138,7 +138,9 @@ def test_events_shuffled(
         assert_same_as_clean(pipeline, clean_run, servers, record_property)
 
 
-@pytest.mark.parametrize("consumer", ["sessions", "recordings", "transcripts", "summaries", "chat", "rebuilds"])
+@pytest.mark.parametrize(
+    "consumer", ["sessions", "recordings", "transcripts", "summaries", "chat", "rebuilds"]
+)
 def test_one_consumer_fails_twice_then_recovers(
     consumer: str, servers: Servers, clean_run: dict[str, bytes], record_property: RecordProperty
 ) -> None:

@@ -19,7 +19,9 @@ def without_rebuild(manifest: bytes) -> bytes:
     return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def reference_files(ddb: Any, s3: Any, *, table: str, bucket: str, meeting_id: str, session_id: str) -> dict[str, bytes]:
+def reference_files(
+    ddb: Any, s3: Any, *, table: str, bucket: str, meeting_id: str, session_id: str
+) -> dict[str, bytes]:
     """Every derived file of the session, by full key, as the builder renders the stored record."""
     facts, _ = SessionStore(table, ddb).load(meeting_id, session_id)
     sources = {}
