@@ -23,7 +23,7 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: SqsRecordModel) -> None:
-    request = RebuildRequest.from_body(record.body)
+    request = RebuildRequest.from_body(str(record.body))
     result = wiring.session_recorder().rebuild(request.meeting_id, request.session_id)
     logger.info(
         "session rebuilt" if not result.skipped else "session already current",
