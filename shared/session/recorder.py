@@ -164,7 +164,9 @@ class SessionRecorder:
                 # Facts arrived while we worked; their writers found the flag set and sent nothing.
                 now = self._clock()
                 self._store.rearm(meeting_id, session_id, now=now)
-                self._requests.request(meeting_id, session_id, delay_seconds=self.window_delay(session_id, now))
+                self._requests.request(
+                    meeting_id, session_id, delay_seconds=self.window_delay(session_id, now)
+                )
                 return result
         return result
 
