@@ -372,7 +372,7 @@ def session_growth(events: int, *, window_seconds: int | None) -> GrowthPoint:
             region_name="us-east-1",
         )
         names = LocalNames(prefix=f"growth-{uuid.uuid4().hex[:8]}")
-        provision_resources(session.client, names, api_token="unused")
+        provision_resources(lambda service: session.client(service), names, api_token="unused")  # type: ignore[call-overload]
         counter = WriteCounter().install(session)
         clock = _SimulatedClock()
         requests = _DueRequests(clock)

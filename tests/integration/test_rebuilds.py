@@ -145,6 +145,10 @@ def rig(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]
         stale_after_seconds=WINDOW + REBUILDS.timeout_seconds,
         clock=clock,
     )
+    # Start the clock just after the session's window boundary: windowed requests wait the whole
+    # window (SQS counts the delay in real time), so they stay delayed while the test looks.
+    clock.now += recorder.window_delay(MEETING.session_id, clock.now) % WINDOW
+    assert recorder.window_delay(MEETING.session_id, clock.now) == WINDOW
     yield Rig(moto_stack, store, clock, recorder, url)
     wiring.reset()
 
