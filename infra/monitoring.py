@@ -19,7 +19,7 @@ from constructs import Construct
 
 from infra.lambda_defaults import METRICS_NAMESPACE, SERVICE_PREFIX
 from infra.workers import Consumer
-from shared.fanout.routing import RECONCILE_MAX_DELAY_SECONDS, ConsumerRoute
+from shared.fanout.routing import REBUILD_WINDOW_MAX_SECONDS, RECONCILE_MAX_DELAY_SECONDS, ConsumerRoute
 
 ALARM_PERIOD = Duration.minutes(5)
 DASHBOARD_PERIOD = Duration.minutes(5)
@@ -270,5 +270,7 @@ class Monitoring(Construct):
 def oldest_message_threshold_seconds(route: ConsumerRoute) -> int:
     """Two visibility timeouts (a first attempt and a retry) plus the reconcile queue's delay,
     and never under 15 minutes."""
-    delay = RECONCILE_MAX_DELAY_SECONDS if route.name == "reconcile" else 0
+    delay = {"reconcile": RECONCILE_MAX_DELAY_SECONDS, "rebuilds": REBUILD_WINDOW_MAX_SECONDS}.get(
+        route.name, 0
+    )
     return max(15 * 60, 2 * route.visibility_timeout_seconds) + delay

@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shared.archive.url_policy import DEFAULT_ALLOWED_HOSTS
 from shared.core.config import MAX_BODY_BYTES_LIMIT
 from shared.fanout.routing import (
+    REBUILD_WINDOW_DEFAULT_SECONDS,
+    REBUILD_WINDOW_MAX_SECONDS,
     RECONCILE_DEFAULT_DELAY_SECONDS,
     RECONCILE_DEFAULT_SCHEDULE_MINUTES,
     RECONCILE_MAX_DELAY_SECONDS,
@@ -107,6 +109,14 @@ class DeploySettings(BaseModel):
     )
     reconcile_schedule_minutes: int = Field(
         default=RECONCILE_DEFAULT_SCHEDULE_MINUTES, alias="reconcileScheduleMinutes", ge=0, le=24 * 60
+    )
+    # Session files: at most one rebuild per session per window (SQS delay, at most 900 s), plus
+    # immediate ones at meeting.ended and per artifact (docs/rebuilds.md).
+    rebuild_window_seconds: int = Field(
+        default=REBUILD_WINDOW_DEFAULT_SECONDS,
+        alias="rebuildWindowSeconds",
+        ge=0,
+        le=REBUILD_WINDOW_MAX_SECONDS,
     )
     # An AWS WAF web ACL on the API stage: IP reputation list + a per-IP rate limit.
     enable_waf: bool = Field(default=False, alias="enableWaf")

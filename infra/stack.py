@@ -23,9 +23,9 @@ from infra.search import SearchIndex
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
 from infra.waf import WebhookFirewall
-from infra.workers import Workers
+from infra.workers import ConsumerWorker, Workers
 from shared.archive.keys import RAW_EVENT_KEY_PATTERNS
-from shared.fanout.routing import ROUTES, SESSIONS, TRANSCRIPTS
+from shared.fanout.routing import REBUILDS, ROUTES, SESSIONS, TRANSCRIPTS
 from shared.ingest.settings import REALTIMEKIT_API_BASE_URL
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
@@ -89,6 +89,21 @@ class MeetingVaultStack(Stack):
             log_level=settings.log_level,
             environment=self._ingest_environment(),
         )
+        # Session files: the recorder sends rebuild requests here (docs/rebuilds.md).
+        self.rebuilds = ConsumerWorker(
+            self,
+            "Rebuilds",
+            route=REBUILDS,
+            bus=self.events.bus,
+            packaging=packaging,
+            environment={
+                "ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,
+                "SESSIONS_TABLE": self.storage.sessions_table.table_name,
+                "REBUILD_WINDOW_SECONDS": str(settings.rebuild_window_seconds),
+            },
+            log_level=settings.log_level,
+        )
+        self.rebuilds.function.add_environment("REBUILD_QUEUE_URL", self.rebuilds.queue.queue_url)
         self.workers = Workers(
             self,
             "Workers",
@@ -121,7 +136,7 @@ class MeetingVaultStack(Stack):
         self.monitoring = Monitoring(
             self,
             "Monitoring",
-            consumers=[*self.workers.consumers.values(), self.reconcile.consumer],
+            consumers=[*self.workers.consumers.values(), self.rebuilds.consumer, self.reconcile.consumer],
             ingest_function=self.ingest.function,
             api=self.ingest.api,
             alarm_email=settings.alarm_email,
@@ -173,6 +188,7 @@ class MeetingVaultStack(Stack):
             "ARCHIVE_BUCKET": storage.archive_bucket.bucket_name,
             "SESSIONS_TABLE": storage.sessions_table.table_name,
             "EVENT_BUS_NAME": self.events.bus.event_bus_name,  # session.archived
+            **self._rebuild_environment(),
         }
         if route_name == SESSIONS.name:
             return environment
@@ -187,9 +203,17 @@ class MeetingVaultStack(Stack):
             **self._summary_environment(route_name),
         }
 
+    def _rebuild_environment(self) -> dict[str, str]:
+        """What every writer of session facts needs to ask for a rebuild."""
+        return {
+            "REBUILD_QUEUE_URL": self.rebuilds.queue.queue_url,
+            "REBUILD_WINDOW_SECONDS": str(self.settings.rebuild_window_seconds),
+        }
+
     def _reconcile_environment(self) -> dict[str, str]:
         settings = self.settings
         return {
+            **self._rebuild_environment(),
             "EVENT_BUS_NAME": self.events.bus.event_bus_name,
             "SESSIONS_TABLE": self.storage.sessions_table.table_name,
             "REALTIMEKIT_ACCOUNT_ID": settings.realtimekit_account_id,
@@ -208,6 +232,14 @@ class MeetingVaultStack(Stack):
         # Writes only the session's "announced" marker (session.archived once per state).
         storage.sessions_table.grant(reconcile, "dynamodb:PutItem", "dynamodb:DeleteItem")
         self.api_token_secret.grant_read(reconcile)
+        self.rebuilds.queue.grant_send_messages(reconcile)
+        # The rebuilds consumer writes the derived files and the rebuild state, and asks again
+        # (its own queue) when the record moved on while it worked.
+        rebuilder = self.rebuilds.function
+        storage.archive_bucket.grant_read(rebuilder)
+        storage.archive_bucket.grant_put(rebuilder)
+        storage.sessions_table.grant_read_write_data(rebuilder)
+        self.rebuilds.queue.grant_send_messages(rebuilder)
         # The ingest function publishes; it reads the token secret (a meeting lookup when a body names
         # another app id) and may put raw bodies too large for the bus under events/ prefixes only
         # (claim checks). No reads, no deletes, no tables.
@@ -222,6 +254,7 @@ class MeetingVaultStack(Stack):
             storage.archive_bucket.grant_put(function)
             storage.sessions_table.grant_read_write_data(function)
             self.events.bus.grant_put_events_to(function)  # session.archived
+            self.rebuilds.queue.grant_send_messages(function)
             if name == SESSIONS.name:
                 continue
             storage.idempotency_table.grant_read_write_data(function)
@@ -261,6 +294,7 @@ class MeetingVaultStack(Stack):
         functions = [
             self.ingest.function,
             *(c.function for c in self.workers.consumers.values()),
+            self.rebuilds.function,
             self.reconcile.function,
         ]
         bucket_arn = self.resolve(self.storage.archive_bucket.bucket_arn)
@@ -307,6 +341,14 @@ class MeetingVaultStack(Stack):
                         findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
                     )
                 continue
+            table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
+            acknowledge(
+                role,
+                "IAM5",
+                "CDK's grants on the sessions table cover its indexes; its one index is the sparse "
+                "list of sessions with a rebuild pending, which only the reconcile sweep queries.",
+                findings=[f"Resource::<{table_arn}.Arn>/index/*"],
+            )
             if function is self.reconcile.function:
                 table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
                 acknowledge(
@@ -368,6 +410,9 @@ class MeetingVaultStack(Stack):
             outputs[f"{label}QueueUrl"] = (consumer.queue.queue_url, f"{name} consumer queue")
             outputs[f"{label}DeadLetterQueueUrl"] = (consumer.dead_letter_queue.queue_url, f"{name} DLQ")
             outputs[f"{label}FunctionName"] = (consumer.function.function_name, f"{name} consumer")
+        outputs["RebuildsQueueUrl"] = (self.rebuilds.queue.queue_url, "session file rebuild requests")
+        outputs["RebuildsDeadLetterQueueUrl"] = (self.rebuilds.dead_letter_queue.queue_url, "rebuilds DLQ")
+        outputs["RebuildsFunctionName"] = (self.rebuilds.function.function_name, "rebuilds consumer")
         outputs["IngestFunctionName"] = (self.ingest.function.function_name, "ingest function")
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")

@@ -13,6 +13,7 @@ from constructs import Construct
 
 from infra.nag import acknowledge
 from shared.session.listing import SESSION_INDEX
+from shared.session.store import PENDING_INDEX
 
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 1  # recordings are multipart uploads; a crashed one leaves parts
 ACCESS_LOG_RETENTION_DAYS = 365
@@ -114,7 +115,15 @@ class ArchiveStorage(Construct):
                         name=SESSION_INDEX.sort_key, type=dynamodb.AttributeType.STRING
                     ),
                     projection_type=dynamodb.ProjectionType.ALL,
-                )
+                ),
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=PENDING_INDEX,
+                    partition_key=dynamodb.Attribute(
+                        name="pending_shard", type=dynamodb.AttributeType.STRING
+                    ),
+                    sort_key=dynamodb.Attribute(name="pending_at", type=dynamodb.AttributeType.NUMBER),
+                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+                ),
             ],
         )
         # Powertools idempotency's default layout: key "id", TTL attribute "expiration".

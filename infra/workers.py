@@ -61,7 +61,7 @@ class Consumer:
     route: ConsumerRoute
     queue: sqs.Queue
     dead_letter_queue: sqs.Queue
-    rule: events.Rule
+    rule: events.Rule | None  # None: fed by our own code, not by a bus rule (the rebuild queue)
     function: lambda_.Function
 
 
@@ -106,15 +106,19 @@ class ConsumerWorker(Construct):
                 queue=self.dead_letter_queue, max_receive_count=route.max_receive_count
             ),
         )
-        self.rule = events.Rule(
-            self,
-            "Rule",
-            event_bus=bus,
-            description=route.description[:512],
-            event_pattern=event_pattern_of(route.event_pattern),
-            # An event EventBridge could not deliver goes to the same DLQ as one that failed
-            # processing: both are bus events, so a redrive to the queue handles either.
-            targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue)],
+        self.rule = (
+            None
+            if not route.event_pattern
+            else events.Rule(
+                self,
+                "Rule",
+                event_bus=bus,
+                description=route.description[:512],
+                event_pattern=event_pattern_of(route.event_pattern),
+                # An event EventBridge could not deliver goes to the same DLQ as one that failed
+                # processing: both are bus events, so a redrive to the queue handles either.
+                targets=[targets.SqsQueue(self.queue, dead_letter_queue=self.dead_letter_queue)],
+            )
         )
         self.function = python_function(
             self,

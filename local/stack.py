@@ -26,8 +26,16 @@ from local.names import REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
 from local.sample_meeting import SAMPLE_APP_ID
 from shared import wiring
-from shared.fanout.routing import DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
+from shared.fanout.routing import (
+    DLQ_RETENTION_DAYS,
+    INGEST_HANDLER,
+    REBUILD_WINDOW_LOCAL_SECONDS,
+    REBUILDS,
+    ROUTES,
+    ConsumerRoute,
+)
 from shared.session.listing import SESSION_INDEX
+from shared.session.store import PENDING_INDEX
 
 log = logging.getLogger("meeting_vault.local")
 
@@ -44,6 +52,7 @@ class LocalSettings:
     realtimekit_api_token: str = "local-token"  # noqa: S105 - a placeholder for the stand-in, not a secret
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
+    rebuild_window_seconds: int = REBUILD_WINDOW_LOCAL_SECONDS
     # The RealtimeKit apps whose webhooks ingest accepts (``--app-id``).
     app_ids: tuple[str, ...] = (SAMPLE_APP_ID,)
 
@@ -82,6 +91,8 @@ class LocalStack:
         self._apply_environment()
         wiring.reset()
         self.provision()
+        self._set_env("REBUILD_QUEUE_URL", self.queue_urls[REBUILDS.name])
+        wiring.reset()
         self._gateway = LocalApiGateway(
             load_handler(INGEST_HANDLER), host=self.settings.host, port=self.settings.port
         )
@@ -91,7 +102,7 @@ class LocalStack:
             lambda: s3, self.names.bucket, host=self.settings.host, port=self.settings.archive_port
         ).start()
         sqs = self.client("sqs")
-        for route in ROUTES:
+        for route in (*ROUTES, REBUILDS):
             url = self.queue_urls[route.name]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
@@ -179,6 +190,7 @@ class LocalStack:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
+            "REBUILD_WINDOW_SECONDS": str(self.settings.rebuild_window_seconds),
         }
         if self.settings.public_key_pem:
             env["WEBHOOK_PUBLIC_KEY_PEM"] = self.settings.public_key_pem
@@ -189,10 +201,13 @@ class LocalStack:
         env.update(self.settings.extra_env)
         return env
 
+    def _set_env(self, name: str, value: str) -> None:
+        self._saved_env.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
     def _apply_environment(self) -> None:
         for name, value in self.environment().items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
+            self._set_env(name, value)
         for name in ("WEBHOOK_PUBLIC_KEY_PEM", "WEBHOOK_PUBLIC_KEY_URL"):
             if name not in self.environment():
                 self._saved_env.setdefault(name, os.environ.get(name))
@@ -209,17 +224,23 @@ class LocalStack:
     def queue_depths(self) -> dict[str, dict[str, int]]:
         sqs = self.client("sqs")
         depths: dict[str, dict[str, int]] = {}
-        for route in ROUTES:
+        for route in (*ROUTES, REBUILDS):
             attrs = sqs.get_queue_attributes(
                 QueueUrl=self.queue_urls[route.name],
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
             )["Attributes"]
             dlq = sqs.get_queue_attributes(
                 QueueUrl=self.dlq_urls[route.name], AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]
             depths[route.name] = {
                 "visible": int(attrs["ApproximateNumberOfMessages"]),
-                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+                # A delayed rebuild request is work still to come.
+                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"])
+                + int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
                 "dlq": int(dlq["ApproximateNumberOfMessages"]),
             }
         return depths
@@ -279,6 +300,8 @@ def provision_resources(
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": SESSION_INDEX.partition_key, "AttributeType": "S"},
             {"AttributeName": SESSION_INDEX.sort_key, "AttributeType": "S"},
+            {"AttributeName": "pending_shard", "AttributeType": "S"},
+            {"AttributeName": "pending_at", "AttributeType": "N"},
         ],
         GlobalSecondaryIndexes=[  # the same index as the CDK table (shared.session.listing)
             {
@@ -288,7 +311,15 @@ def provision_resources(
                     {"AttributeName": SESSION_INDEX.sort_key, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": PENDING_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "pending_shard", "KeyType": "HASH"},
+                    {"AttributeName": "pending_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
         BillingMode="PAY_PER_REQUEST",
     )
@@ -303,29 +334,37 @@ def provision_resources(
     events.create_event_bus(Name=names.bus)
     sqs = client("sqs")
     for route in ROUTES:
-        dlq_url = sqs.create_queue(
-            QueueName=names.dlq(route.name),
-            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_DAYS * 86400)},
-        )["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        url = sqs.create_queue(
-            QueueName=names.queue(route.name),
-            Attributes={
-                "VisibilityTimeout": str(route.visibility_timeout_seconds),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(route.max_receive_count)}
-                ),
-            },
-        )["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        found.queue_urls[route.name] = url
-        found.dlq_urls[route.name] = dlq_url
+        _consumer_queue(sqs, names, route, found)
+        arn = sqs.get_queue_attributes(QueueUrl=found.queue_urls[route.name], AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
         rule = f"{names.prefix}-{route.name}"
         events.put_rule(Name=rule, EventBusName=names.bus, EventPattern=json.dumps(route.event_pattern))
         events.put_targets(Rule=rule, EventBusName=names.bus, Targets=[{"Id": route.name, "Arn": arn}])
+    _consumer_queue(sqs, names, REBUILDS, found)  # fed by the session recorder, not by a rule
     return found
+
+
+def _consumer_queue(sqs: Any, names: LocalNames, route: ConsumerRoute, found: ProvisionedResources) -> None:
+    """A consumer queue and its DLQ, with the route's visibility timeout and redrive policy."""
+    dlq_url = sqs.create_queue(
+        QueueName=names.dlq(route.name),
+        Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_DAYS * 86400)},
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=names.queue(route.name),
+        Attributes={
+            "VisibilityTimeout": str(route.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(route.max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
+    found.queue_urls[route.name] = url
+    found.dlq_urls[route.name] = dlq_url
 
 
 @contextmanager

@@ -70,8 +70,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 "enqueued": report.enqueued,
                 "errors": report.errors[:20],
                 "stopped_early": report.stopped_early,
+                "stale_rebuilds": report.stale_rebuilds[:20],
             },
         )
+        if report.stale_rebuilds:
+            metrics.add_metric(
+                name="StaleRebuildsRequested", unit=MetricUnit.Count, value=len(report.stale_rebuilds)
+            )
         if report.errors:
             metrics.add_metric(name="ReconcileErrors", unit=MetricUnit.Count, value=len(report.errors))
         return {"considered": report.considered, "enqueued": report.enqueued, "errors": len(report.errors)}

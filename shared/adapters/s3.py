@@ -57,3 +57,16 @@ class ArchiveStore:
     def get_bytes(self, key: str) -> bytes:
         data: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return data
+
+    def stored_sha256(self, key: str) -> str | None:
+        """The SHA-256 that ``put_bytes`` kept with the object, or None when there is no object."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        sha: str | None = head.get("Metadata", {}).get("sha256")
+        return sha

@@ -122,3 +122,21 @@ RECONCILE_DEFAULT_SCHEDULE_MINUTES = 60
 INGEST_HANDLER = "functions.ingest.handler.handler"
 INGEST_TIMEOUT_SECONDS = 10
 INGEST_MEMORY_MB = 512
+
+# Not a bus route either: the session recorder sends a rebuild request for a session whose record
+# changed (``shared.session.rebuild``), delayed by the rebuild window so one rebuild covers a burst
+# of facts; a per-session "rebuild pending" flag (a conditional write on the session record) makes
+# only the first fact of a window send one. meeting.ended and every archived or failed artifact
+# ask for an immediate rebuild instead.
+REBUILDS = ConsumerRoute(
+    name="rebuilds",
+    description="rebuild a session's derived files (session.json, participants, transcript, chat)",
+    handler_module="functions.rebuilds.handler",
+    event_pattern={},  # fed by the session recorder (SQS SendMessage), not by a bus rule
+    timeout_seconds=120,
+    memory_mb=512,
+    batch_size=10,
+)
+REBUILD_WINDOW_DEFAULT_SECONDS = 30  # deployed: at most one rebuild per session per 30 s
+REBUILD_WINDOW_LOCAL_SECONDS = 1  # local mode: files show up a second after the webhook
+REBUILD_WINDOW_MAX_SECONDS = 900  # SQS DelaySeconds limit

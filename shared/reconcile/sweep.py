@@ -26,6 +26,7 @@ them); ``sweep_recent_sessions`` is the scheduled backstop.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -53,6 +54,7 @@ from shared.fanout.routing import RECONCILE_SIGNATURE_HEADER
 from shared.ingest.envelope import WebhookDetail, build_detail
 from shared.normalize.rest_participants import PARTICIPANTS_EVENT, participants_payloads
 from shared.session.model import CHAT_SOURCE, TRANSCRIPT_SOURCE, SessionFacts
+from shared.session.rebuild import PendingSessions, RebuildRequests, request_stale_rebuilds
 
 RETENTION = timedelta(days=7)
 # The session list is asked for sessions that *started* in the window (``start_time`` /
@@ -367,6 +369,7 @@ class SweepReport:
     results: list[ReconcileResult] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (session id, error)
     stopped_early: str | None = None
+    stale_rebuilds: list[tuple[str, str]] = field(default_factory=list)  # (meeting id, session id)
 
     @property
     def enqueued(self) -> int:
@@ -471,6 +474,10 @@ class Reconciler:
     client: Callable[[], RealtimeKitClient]
     # session.archived when RealtimeKit has nothing more for a session (once per state).
     announcer: CompletionAnnouncer | None = None
+    # Rebuilds of the session files (``shared.session.rebuild``); None where there is no rebuild queue.
+    rebuilds: RebuildRequests | None = None
+    pending: PendingSessions | None = None
+    stale_rebuild_seconds: float = 150.0
 
     def session(
         self, meeting_id: str, session_id: str, *, ended_at: datetime | None, started_at: datetime | None
@@ -484,6 +491,7 @@ class Reconciler:
             ended_at=ended_at,
             started_at=started_at,
         )
+        self._finished(result)
         self._announce([result])
         return result
 
@@ -494,14 +502,23 @@ class Reconciler:
             if result.outcome == "complete":
                 self.announcer.announce_session(result.meeting_id, result.session_id, confirmed=True)
 
-    def sweep(self, *, time_left: Callable[[], float]) -> SweepReport:
-        report = self._sweep(time_left=time_left)
-        self._announce(report.results)
-        return report
+    def _finished(self, result: ReconcileResult) -> None:
+        """The sweep is done with a session: rebuild its files now (a no-op when they are current)."""
+        if self.rebuilds is not None and result.outcome in ("reconciled", "complete"):
+            self.rebuilds.request(result.meeting_id, result.session_id, delay_seconds=0)
 
-    def _sweep(self, *, time_left: Callable[[], float]) -> SweepReport:
+    def sweep(self, *, time_left: Callable[[], float], now: float | None = None) -> SweepReport:
         settings = self.settings
-        return sweep_recent_sessions(
+        stale: list[tuple[str, str]] = []
+        if self.rebuilds is not None and self.pending is not None:
+            # First, and whatever RealtimeKit answers: rebuilds whose request was lost or dead-lettered.
+            stale = request_stale_rebuilds(
+                self.pending,
+                self.rebuilds,
+                now=time.time() if now is None else now,
+                stale_after_seconds=self.stale_rebuild_seconds,
+            )
+        report = sweep_recent_sessions(
             store=self.store,
             client=self.client(),
             publisher=self.publisher,
@@ -510,3 +527,8 @@ class Reconciler:
             max_sessions=settings.max_sessions,
             time_left=time_left,
         )
+        report.stale_rebuilds = stale
+        for result in report.results:
+            self._finished(result)
+        self._announce(report.results)
+        return report

@@ -20,6 +20,7 @@ from shared.ingest.events import parse_event
 from shared.normalize.chat import chat_events, chat_senders, chat_to_json, parse_chat
 from shared.normalize.participants import (
     PresenceEvent,
+    Roster,
     Speaker,
     build_roster,
     participant_events_document,
@@ -30,6 +31,7 @@ from shared.normalize.participants import (
 from shared.normalize.rest_participants import PARTICIPANTS_EVENT, rest_presence
 from shared.normalize.seed_models import ParticipantEventsDocument, dump_document, iso_utc
 from shared.normalize.transcript import (
+    Transcript,
     parse_transcript,
     rebase_transcript,
     speaker_timeline_to_json,
@@ -146,9 +148,117 @@ def _ordered(events: Iterable[SeenEvent]) -> list[tuple[Any, SeenEvent]]:
     return [(model, seen) for _, model, seen in parsed]
 
 
-def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) -> SessionOutputs:
+TranscriptFiles = dict[str, tuple[bytes, str]]
+
+
+def roster_digest(roster: Roster, participants_json: bytes) -> str:
+    """The roster's version: normalized files name participants by its ids, and speakers find
+    their person through its identity keys; both are in the digest."""
+    digest = hashlib.sha256(participants_json)
+    digest.update(repr(sorted((p.id, sorted(p.keys)) for p in roster.people)).encode())
+    return digest.hexdigest()
+
+
+class Normalizer:
+    """Parses and renders the transcript and chat sources (no cache)."""
+
+    def transcript(self, source: bytes, *, session_started_at: datetime | None) -> Transcript:
+        return parse_transcript(source, session_started_at=session_started_at)
+
+    def transcript_files(
+        self,
+        source: bytes,
+        transcript: Transcript,
+        roster: Roster,
+        roster_version: str,
+        *,
+        session_started_at: datetime | None,
+    ) -> TranscriptFiles:
+        return {
+            "transcript/transcript.json": (transcript_to_json(transcript, roster), JSON_TYPE),
+            "transcript/speaker_timeline.json": (speaker_timeline_to_json(transcript, roster), JSON_TYPE),
+            "transcript/transcript.txt": (transcript_to_txt(transcript), "text/plain; charset=utf-8"),
+            "transcript/transcript.vtt": (transcript_to_vtt(transcript), "text/vtt; charset=utf-8"),
+            "transcript/transcript.srt": (
+                transcript_to_srt(transcript),
+                "application/x-subrip; charset=utf-8",
+            ),
+        }
+
+    def chat_files(self, source: bytes, roster: Roster, roster_version: str) -> TranscriptFiles:
+        return {"chat/chat.json": (chat_to_json(parse_chat(source), roster), JSON_TYPE)}
+
+
+class CachingNormalizer(Normalizer):
+    """Keeps parsed and rendered transcripts and chats, keyed by the source's SHA-256 (plus the
+    session start the transcript's times count from) and the roster version (the SHA-256 of
+    participants.json, whose ids the normalized files use). A rebuild whose source and roster did
+    not change parses and renders nothing. Bounded: the oldest entries go first."""
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self._entries: dict[tuple[Any, ...], Any] = {}
+        self._max = max_entries
+        self.hits = 0
+        self.misses = 0
+
+    def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
+        if key in self._entries:
+            self.hits += 1
+            self._entries[key] = self._entries.pop(key)  # most recently used last
+            return self._entries[key]
+        self.misses += 1
+        value = make()
+        self._entries[key] = value
+        while len(self._entries) > self._max:
+            self._entries.pop(next(iter(self._entries)))
+        return value
+
+    def transcript(self, source: bytes, *, session_started_at: datetime | None) -> Transcript:
+        key = ("transcript", hashlib.sha256(source).hexdigest(), session_started_at)
+        parsed: Transcript = self._cached(
+            key,
+            lambda: super(CachingNormalizer, self).transcript(source, session_started_at=session_started_at),
+        )
+        return parsed
+
+    def transcript_files(
+        self,
+        source: bytes,
+        transcript: Transcript,
+        roster: Roster,
+        roster_version: str,
+        *,
+        session_started_at: datetime | None,
+    ) -> TranscriptFiles:
+        key = ("transcript-files", hashlib.sha256(source).hexdigest(), session_started_at, roster_version)
+        files: TranscriptFiles = self._cached(
+            key,
+            lambda: super(CachingNormalizer, self).transcript_files(
+                source, transcript, roster, roster_version, session_started_at=session_started_at
+            ),
+        )
+        return files
+
+    def chat_files(self, source: bytes, roster: Roster, roster_version: str) -> TranscriptFiles:
+        key = ("chat-files", hashlib.sha256(source).hexdigest(), roster_version)
+        files: TranscriptFiles = self._cached(
+            key, lambda: super(CachingNormalizer, self).chat_files(source, roster, roster_version)
+        )
+        return files
+
+
+def build_outputs(
+    facts: SessionFacts,
+    sources: dict[str, bytes] | None = None,
+    *,
+    normalizer: Normalizer | None = None,
+    rebuild: dict[str, Any] | None = None,
+) -> SessionOutputs:
     """All derived files from the facts and the archived source files (``sources`` maps
-    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` / ``SUMMARY_SOURCE`` to their bytes, when archived)."""
+    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` / ``SUMMARY_SOURCE`` to their bytes, when archived). The one
+    place every derived file comes from: add a new one here. ``normalizer`` may cache the normalized
+    transcript and chat (``CachingNormalizer``); ``rebuild`` (when and from which record version the
+    files were rebuilt) becomes session.json's last section."""
     sources = sources or {}
     ordered = _ordered(facts.events)
     title = room_name = None
@@ -217,9 +327,10 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
     )
     origin = first_recording[1] if first_recording else started_at
     base = "recording_start" if first_recording else ("session_start" if started_at else None)
+    normalizer = normalizer or Normalizer()
     transcript = None
     if TRANSCRIPT_SOURCE in sources:
-        transcript = parse_transcript(sources[TRANSCRIPT_SOURCE], session_started_at=started_at)
+        transcript = normalizer.transcript(sources[TRANSCRIPT_SOURCE], session_started_at=started_at)
         if first_recording is not None:
             transcript = rebase_transcript(transcript, first_recording[1], "recording_start")
     chat = parse_chat(sources[CHAT_SOURCE]) if CHAT_SOURCE in sources else None
@@ -246,21 +357,21 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             )
         )
         events_json = dump_document(ParticipantEventsDocument, merged)
+    participants_json = participants_to_json(roster)
     files: dict[str, tuple[bytes, str]] = {
-        "participants.json": (participants_to_json(roster), JSON_TYPE),
+        "participants.json": (participants_json, JSON_TYPE),
         "participant_events.json": (events_json, JSON_TYPE),
     }
+    roster_version = roster_digest(roster, participants_json)
     if transcript is not None:
-        files["transcript/transcript.json"] = (transcript_to_json(transcript, roster), JSON_TYPE)
-        files["transcript/speaker_timeline.json"] = (speaker_timeline_to_json(transcript, roster), JSON_TYPE)
-        files["transcript/transcript.txt"] = (transcript_to_txt(transcript), "text/plain; charset=utf-8")
-        files["transcript/transcript.vtt"] = (transcript_to_vtt(transcript), "text/vtt; charset=utf-8")
-        files["transcript/transcript.srt"] = (
-            transcript_to_srt(transcript),
-            "application/x-subrip; charset=utf-8",
+        files.update(
+            # The cache key's time is the origin the rebased times count from.
+            normalizer.transcript_files(
+                sources[TRANSCRIPT_SOURCE], transcript, roster, roster_version, session_started_at=origin
+            )
         )
-    if chat is not None:
-        files["chat/chat.json"] = (chat_to_json(chat, roster), JSON_TYPE)
+    if CHAT_SOURCE in sources:
+        files.update(normalizer.chat_files(sources[CHAT_SOURCE], roster, roster_version))
     artifacts = sorted(facts.artifacts, key=lambda a: a.name)
     duration = (ended_at - started_at).total_seconds() if started_at and ended_at else None
     manifest = {
@@ -312,6 +423,8 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
         {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
         for path, (data, _) in sorted(files.items())
     ]
+    if rebuild is not None:
+        manifest["rebuild"] = rebuild
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
     return SessionOutputs(files=files, index=_utterance_index(facts, manifest, files))
 

@@ -49,13 +49,22 @@ def archive_store() -> ArchiveStore:
 def session_recorder() -> SessionRecorder:
     from shared.core import config
     from shared.session.announce import SessionAnnouncer
+    from shared.session.rebuild import RebuildSettings, SqsRebuildQueue
     from shared.session.recorder import SessionRecorder
     from shared.session.store import SessionStore
 
     settings = config.session_settings()
     store = SessionStore(settings.sessions_table)
     announcer = SessionAnnouncer(store, settings.event_bus_name) if settings.event_bus_name else None
-    return SessionRecorder(store, archive_store(), announcer)
+    rebuild = RebuildSettings.from_env()
+    return SessionRecorder(
+        store,
+        archive_store(),
+        announcer,
+        requests=SqsRebuildQueue(rebuild.rebuild_queue_url) if rebuild.rebuild_queue_url else None,
+        window_seconds=rebuild.window_seconds,
+        stale_after_seconds=rebuild.stale_after_seconds,
+    )
 
 
 @cache

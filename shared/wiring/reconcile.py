@@ -12,9 +12,11 @@ from shared.reconcile.sweep import Reconciler, reconcile_settings
 def reconciler() -> Reconciler:
     from shared.adapters.eventbridge import EventPublisher
     from shared.session.announce import SessionAnnouncer
+    from shared.session.rebuild import RebuildSettings, SqsRebuildQueue
     from shared.session.store import SessionStore
 
     settings = reconcile_settings()
+    rebuild = RebuildSettings.from_env()
     store = SessionStore(settings.sessions_table)
     return Reconciler(
         settings=settings,
@@ -22,6 +24,9 @@ def reconciler() -> Reconciler:
         publisher=EventPublisher(settings.event_bus_name),
         client=wiring.realtimekit,
         announcer=SessionAnnouncer(store, settings.event_bus_name),
+        rebuilds=SqsRebuildQueue(rebuild.rebuild_queue_url) if rebuild.rebuild_queue_url else None,
+        pending=store,
+        stale_rebuild_seconds=rebuild.stale_after_seconds,
     )
 
 

@@ -10,11 +10,11 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.monitoring import CLIENT_ERROR_RATE_PERCENT, oldest_message_threshold_seconds
-from shared.fanout.routing import RECONCILE, RECONCILE_DEFAULT_DELAY_SECONDS, ROUTES
+from shared.fanout.routing import REBUILDS, RECONCILE, RECONCILE_DEFAULT_DELAY_SECONDS, ROUTES
 from tests.infra.conftest import Synthesized, synthesize
 from tests.infra.test_nag import _findings
 
-ALL_ROUTES = [*ROUTES, RECONCILE]
+ALL_ROUTES = [*ROUTES, REBUILDS, RECONCILE]
 ROUTE_IDS = [route.name for route in ALL_ROUTES]
 
 
@@ -35,6 +35,8 @@ def synthesized_hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesize
 def consumer_of(synth: Synthesized, name: str) -> Any:
     if name == RECONCILE.name:
         return synth.stack.reconcile.consumer
+    if name == REBUILDS.name:
+        return synth.stack.rebuilds.consumer
     return synth.stack.workers.consumers[name]
 
 

@@ -239,7 +239,11 @@ def test_dlq_keeps_messages_14_days(synthesized: Synthesized, route: ConsumerRou
 def test_every_queue_denies_plain_http(synthesized: Synthesized) -> None:
     queue_ids = {
         synthesized.logical_id(queue)
-        for consumer in [*synthesized.stack.workers.consumers.values(), synthesized.stack.reconcile.consumer]
+        for consumer in [
+            *synthesized.stack.workers.consumers.values(),
+            synthesized.stack.rebuilds.consumer,
+            synthesized.stack.reconcile.consumer,
+        ]
         for queue in (consumer.queue, consumer.dead_letter_queue)
     }
     denied: set[str] = set()
@@ -284,7 +288,7 @@ def test_consumer_function_settings_come_from_the_route(
 
 def test_every_function_has_the_house_defaults(synthesized: Synthesized) -> None:
     functions = synthesized.template.find_resources("AWS::Lambda::Function")
-    assert len(functions) == 1 + len(ROUTES) + 1  # ingest, the consumers, the reconcile sweep
+    assert len(functions) == 1 + len(ROUTES) + 2  # ingest, the consumers, rebuilds, the reconcile sweep
     layer_id = next(iter(synthesized.template.find_resources("AWS::Lambda::LayerVersion")))
     for logical_id, function in functions.items():
         props = function["Properties"]
