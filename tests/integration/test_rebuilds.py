@@ -183,11 +183,12 @@ def test_only_changed_files_are_written(rig: Rig) -> None:
         rig.recorder.record_event(detail_of(payload))
     rig.recorder.rebuild(MEETING.meeting_id, MEETING.session_id)
     assert rig.puts("participants.json") == 1
-    # A change that moves neither the roster nor presence: participant files are not rewritten.
-    recording = next(p for p in PAYLOADS if p["event"] == "recording.statusUpdate")
-    rig.recorder.record_event(detail_of(recording))
+    # A change that moves neither the roster, presence nor the time base (a recording would: times
+    # count from its start): participant files are not rewritten.
+    ended = next(p for p in PAYLOADS if p["event"] == "meeting.ended")
+    rig.recorder.record_event(detail_of(ended))
     result = rig.recorder.rebuild(MEETING.meeting_id, MEETING.session_id)
-    assert result.put == ["session.json"]
+    assert result.put == ["index.html", "session.json"]  # the page shows the end too
     assert sorted(result.unchanged) == ["participant_events.json", "participants.json"]
     assert (rig.puts("participants.json"), rig.puts("participant_events.json"), rig.puts("session.json")) == (
         1,
@@ -257,7 +258,9 @@ def test_a_lost_request_leaves_a_stale_flag_that_the_sweep_rebuilds(
     assert rig.queue() == {"visible": 0, "in_flight": 0, "delayed": 0}
 
     class NoRealtimeKit:
-        def list_sessions(self, meeting_id: str | None = None, *, status: str | None = None) -> list[Any]:
+        def list_sessions(
+            self, meeting_id: str | None = None, *, status: str | None = None, **_filters: Any
+        ) -> list[Any]:
             return []
 
     reconciler = Reconciler(

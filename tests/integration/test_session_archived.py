@@ -117,7 +117,9 @@ def test_repeated_delivery_publishes_no_second_event(env: Env) -> None:
     assert len(received(env, url)) == 1
     publish_webhooks(env.stack, webhooks)  # every webhook delivered again
     drain(env.stack)
-    wiring.session_recorder().publish(MEETING.meeting_id, MEETING.session_id)  # and a rebuild
+    # and a rebuild of the session's files
+    wiring.session_recorder().changed(MEETING.meeting_id, MEETING.session_id, immediate=True)
+    drain(env.stack)
     assert received(env, url) == []
 
 

@@ -17,7 +17,7 @@ MEETING = SampleMeeting()
 URLS = {name: f"https://files.test/{name}" for name in MEETING.files()}
 BODIES = [json.dumps(p, separators=(",", ":")).encode() for p in MEETING.webhooks(URLS)]
 PREFIX = session_prefix(MEETING.meeting_id, MEETING.session_id)
-DERIVED = ("session.json", "participants.json", "participant_events.json")
+DERIVED = ("session.json", "participants.json", "participant_events.json", "index.html")
 
 
 def deliver(bodies: list[bytes]) -> None:

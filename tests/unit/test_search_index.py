@@ -68,7 +68,7 @@ def test_rows_one_per_utterance_under_the_session_day() -> None:
     assert len(rows) == 7
     assert list(rows[2]) == [name for name, _ in COLUMNS]
     assert rows[2]["speaker"] == 'Chen "CJ" Jie'
-    assert rows[2]["start_s"] == 11.8
+    assert rows[2]["start_s"] == 9.8  # offsets count from the recording's start (2 s into the session)
     assert rows[2]["title"] == MEETING.title
     assert rows[2]["page_key"] == f"meetings/{MEETING.meeting_id}/sessions/{MEETING.session_id}/index.html"
     assert rows[2]["text"] == 'Quick note: the "beta" flag ships Friday, not Thursday.'
@@ -77,14 +77,14 @@ def test_rows_one_per_utterance_under_the_session_day() -> None:
 def test_phrase_matches_case_insensitively_newest_first(index_dir: Path) -> None:
     hits = duckdb_search(index_dir, SearchQuery("the FAQ"))
     assert [(h.day, h.start_s) for h in hits] == [
-        ("2026-07-01", 31.4),
-        ("2026-07-01", 38.6),
-        ("2026-06-03", 31.4),
-        ("2026-06-03", 38.6),
+        ("2026-07-01", 29.4),
+        ("2026-07-01", 36.6),
+        ("2026-06-03", 29.4),
+        ("2026-06-03", 36.6),
     ]
     assert hits[0].title == "Retro"
     assert render_hits(hits)[1] == (
-        '  [00:31] Chen "CJ" Jie: Nice. Let\'s make sure the dashboard, the docs, and the FAQ agree.'
+        '  [00:29] Chen "CJ" Jie: Nice. Let\'s make sure the dashboard, the docs, and the FAQ agree.'
     )
 
 
@@ -98,7 +98,7 @@ def test_speaker_since_and_limit(index_dir: Path) -> None:
 
 
 def test_like_wildcards_in_the_phrase_are_literal(index_dir: Path) -> None:
-    assert [h.start_s for h in duckdb_search(index_dir, SearchQuery("up 12%, churn"))] == [22.9, 22.9]
+    assert [h.start_s for h in duckdb_search(index_dir, SearchQuery("up 12%, churn"))] == [20.9, 20.9]
     assert duckdb_search(index_dir, SearchQuery("up 1_%")) == []
     assert duckdb_search(index_dir, SearchQuery("'; DROP TABLE utterances; --")) == []
 

@@ -127,14 +127,15 @@ def test_page_shows_the_session() -> None:
     assert "Wed 03 Jun 2026, 10:00 UTC" in page
     assert "30 min" in page
     assert "Chen &quot;CJ&quot; Jie" in page  # participants, escaped
-    starts = re.findall(r'<li data-start="([0-9.]+)">', page)
-    assert starts[:3] == ["1.200", "5.400", "11.800"]  # one line per utterance, with its start
+    starts = re.findall(r'<li data-start="(-?[0-9.]+)">', page)
+    # One line per utterance, with its start in the recording (it starts 2 s into the session).
+    assert starts[:3] == ["-0.800", "3.400", "9.800"]
     assert len(starts) == 7
     assert '<track kind="captions" data-rel="transcript/transcript.vtt"' in page
     assert '<source data-rel="recordings/r/x.mp4" src="recordings/r/x.mp4" type="video/mp4">' in page
     assert "<h4>Action Items</h4>" in page
     assert "<li>Chen: update the FAQ by Wednesday.</li>" in page
-    assert 'class="seg" data-start="1.200"' in page  # speaker timeline
+    assert 'class="seg" data-start="-0.800"' in page  # speaker timeline
     assert "Thanks all!" in page
 
 
