@@ -10,7 +10,7 @@ so the last writer to finish always leaves the files of the latest record."""
 from __future__ import annotations
 
 from shared.adapters.s3 import ArchiveStore
-from shared.archive.keys import session_prefix
+from shared.archive.keys import is_safe_id, session_prefix
 from shared.ingest.envelope import WebhookDetail
 from shared.session.model import (
     CHAT_SOURCE,
@@ -33,8 +33,13 @@ class SessionRecorder:
     def record_event(self, detail: WebhookDetail) -> bool:
         """Add a verified webhook to its session; False when it belongs to no session."""
         if not (
-            detail.valid and detail.meeting_id and detail.session_id and isinstance(detail.payload, dict)
+            detail.valid
+            and is_safe_id(detail.meeting_id)
+            and is_safe_id(detail.session_id)
+            and isinstance(detail.payload, dict)
         ):
+            # Unattributed (no ids, or ids that cannot name a folder, e.g. an old detail replayed
+            # from the bus archive): its body is under unattributed/, and no session record is made.
             return False
         seen = SeenEvent(
             digest=detail.delivery.body_sha256,
