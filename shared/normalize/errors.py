@@ -71,8 +71,8 @@ def check_parse_limits(raw: bytes, what: str) -> None:
                 f"{what} has up to {values} JSON values, more than the {MAX_JSON_VALUES} parsed"
             )
     else:
-        lines = raw.count(b"\n") + raw.count(b"\r")
-        if lines > MAX_SOURCE_ENTRIES * 2 + 1:  # CRLF counts twice
+        lines = max(raw.count(b"\n"), raw.count(b"\r"))  # LF, CRLF or CR line ends
+        if lines > MAX_SOURCE_ENTRIES:
             raise TooLargeError(
                 f"{what} has up to {lines} lines, more than the {MAX_SOURCE_ENTRIES} entries parsed"
             )
