@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TypeGuard
 
 # Matched with ``fullmatch``: ``$`` would also match before a final newline ("abc\n").
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -17,7 +18,7 @@ MEETINGS_PREFIX = "meetings"
 UNATTRIBUTED_PREFIX = "unattributed"
 
 
-def is_safe_id(value: object) -> bool:
+def is_safe_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and _SAFE_ID.fullmatch(value) is not None and ".." not in value
 
 

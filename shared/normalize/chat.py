@@ -19,7 +19,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter, ValidationError
 
 from shared.normalize.errors import (
+    MAX_SOURCE_ENTRIES,
     MalformedArtifactError,
+    TooLargeError,
     UnrecognizedFormatError,
     decode_text,
     fingerprint,
@@ -137,6 +139,8 @@ def _json_records(text: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
             f"JSON chat is neither an array of messages nor an object with a 'messages' or 'data' "
             f"array; {fingerprint(raw)}"
         )
+    if len(items) > MAX_SOURCE_ENTRIES:
+        raise TooLargeError(f"chat has {len(items)} entries, more than the {MAX_SOURCE_ENTRIES} parsed")
     records = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -227,7 +231,8 @@ def chat_document(chat: Chat, roster: Roster | None = None) -> list[ChatMessage]
     documents = []
     for message in chat.messages:
         person = roster.find_by_any_id(message.participant_id)
-        documents.append(message.model_copy(update={"participant": person.to_seed() if person else None}))
+        reference = person.to_reference(message.participant_id) if person else None
+        documents.append(message.model_copy(update={"participant": reference}))
     return documents
 
 

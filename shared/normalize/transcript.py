@@ -32,8 +32,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from shared.normalize.errors import (
+    MAX_SOURCE_ENTRIES,
     EmptyArtifactError,
     MalformedArtifactError,
+    TooLargeError,
     UnrecognizedFormatError,
     decode_text,
     fingerprint,
@@ -262,6 +264,8 @@ def _json_rows(text: str, raw: bytes) -> list[_Row]:
             f"JSON transcript is not an array of sentences (nor an object with a 'data' array); "
             f"{fingerprint(raw)}"
         )
+    if len(items) > MAX_SOURCE_ENTRIES:
+        raise TooLargeError(f"transcript has {len(items)} entries, more than the {MAX_SOURCE_ENTRIES} parsed")
     if items and not (isinstance(items[0], dict) and ("startTime" in items[0] or "sentence" in items[0])):
         raise UnrecognizedFormatError(
             f"JSON transcript entries have no 'startTime'/'sentence'; {fingerprint(raw)}"
