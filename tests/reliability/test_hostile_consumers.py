@@ -32,7 +32,7 @@ from tests.support.figures import hostile_examples, record_figure
 MAX_BODY = 64 * 1024
 SAMPLES = {p.stem: json.loads(p.read_text()) for p in sorted(EVENTS_DIR.glob("*.json"))}
 PROPERTY = settings(
-    max_examples=hostile_examples(ci=30, full=400),
+    max_examples=hostile_examples(ci=30, full=60),
     deadline=None,
     derandomize=True,
     suppress_health_check=[

@@ -33,7 +33,7 @@ MAX_BODY = 64 * 1024
 CONTRACT_STATUSES = {202, 400, 401, 404, 413, 415, 503}
 SAMPLES = [p.read_bytes() for p in sorted(EVENTS_DIR.glob("*.json"))]
 HOSTILE = settings(
-    max_examples=hostile_examples(ci=150, full=1_300),
+    max_examples=hostile_examples(ci=150, full=1_400),
     deadline=None,
     derandomize=True,  # the same examples in CI every run: a failure reproduces
     suppress_health_check=[
