@@ -51,7 +51,9 @@ SESSIONS = ConsumerRoute(
     handler_module="functions.sessions.handler",
     event_pattern={"source": [EVENT_SOURCE]},
     timeout_seconds=30,
-    memory_mb=256,
+    # Every consumer rebuilds the session's derived files (transcript and chat at their parse limits,
+    # 10,000 rejoins): measured in tests/unit/test_parse_limits.py and test_rejoin_storm.py.
+    memory_mb=512,
 )
 RECORDINGS = ConsumerRoute(
     name="recordings",
@@ -87,7 +89,7 @@ SUMMARIES = ConsumerRoute(
     handler_module="functions.summaries.handler",
     event_pattern=_valid("meeting.summary"),
     timeout_seconds=60,
-    memory_mb=256,
+    memory_mb=512,  # it rebuilds the session's derived files too (see SESSIONS)
     batch_size=5,
 )
 CHAT = ConsumerRoute(

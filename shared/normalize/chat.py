@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter
+from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter, ValidationError
 
 from shared.normalize.errors import (
+    MAX_SOURCE_ENTRIES,
     MalformedArtifactError,
+    TooLargeError,
     UnrecognizedFormatError,
     decode_text,
-    preview,
+    fingerprint,
     read_csv_rows,
 )
 from shared.normalize.participants import Roster, Speaker, clean_field
@@ -146,7 +148,7 @@ def _csv_records(text: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
     else:
         raise UnrecognizedFormatError(
             f"chat CSV has neither a header naming its columns nor the {len(CSV_COLUMNS)} documented "
-            f"columns; it starts with {preview(raw)}"
+            f"columns; {fingerprint(raw)}"
         )
     records = []
     for line, cells in body:
@@ -161,7 +163,7 @@ def _json_records(text: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError as error:
         raise UnrecognizedFormatError(
-            f"chat looks like JSON but does not parse ({error}); it starts with {preview(raw)}"
+            f"chat looks like JSON but does not parse ({error}); {fingerprint(raw)}"
         ) from None
     items = document
     if isinstance(document, dict):
@@ -169,8 +171,10 @@ def _json_records(text: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
     if not isinstance(items, list):
         raise UnrecognizedFormatError(
             f"JSON chat is neither an array of messages nor an object with a 'messages' or 'data' "
-            f"array; it starts with {preview(raw)}"
+            f"array; {fingerprint(raw)}"
         )
+    if len(items) > MAX_SOURCE_ENTRIES:
+        raise TooLargeError(f"chat has {len(items)} entries, more than the {MAX_SOURCE_ENTRIES} parsed")
     records = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -248,8 +252,10 @@ def _message(fields: dict[str, Any], where: str) -> ChatMessage:
             edited=_flag(fields.get("isedited")),
             pinned=_flag(fields.get("pinned")),
         )
-    except ValueError as error:  # pydantic: a payload that is not JSON-compatible
-        raise MalformedArtifactError(f"chat {where}: {error}") from None
+    except ValidationError as error:  # a payload that is not JSON-compatible
+        # Where and what, never the value: pydantic's message quotes the input (meeting content).
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in error.errors()[:3])
+        raise MalformedArtifactError(f"chat {where}: {problems}") from None
 
 
 def chat_document(chat: Chat, roster: Roster | None = None) -> list[ChatMessage]:
@@ -259,7 +265,8 @@ def chat_document(chat: Chat, roster: Roster | None = None) -> list[ChatMessage]
     documents = []
     for message in chat.messages:
         person = roster.find_by_any_id(message.participant_id)
-        documents.append(message.model_copy(update={"participant": person.to_seed() if person else None}))
+        reference = person.to_reference(message.participant_id) if person else None
+        documents.append(message.model_copy(update={"participant": reference}))
     return documents
 
 

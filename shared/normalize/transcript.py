@@ -32,11 +32,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from shared.normalize.errors import (
+    MAX_SOURCE_ENTRIES,
     EmptyArtifactError,
     MalformedArtifactError,
+    TooLargeError,
     UnrecognizedFormatError,
     decode_text,
-    preview,
+    fingerprint,
     read_csv_rows,
 )
 from shared.normalize.participants import Roster, Speaker, build_roster, clean_field
@@ -168,7 +170,7 @@ def _detect(text: str, raw: bytes) -> TranscriptFormat:
         return "realtimekit_csv"
     raise UnrecognizedFormatError(
         "transcript is neither RealtimeKit CSV (6 columns, start time first), Dyte CSV (header "
-        f"'Timestamp, Participant ID, ...') nor JSON; it starts with {preview(raw)}"
+        f"'Timestamp, Participant ID, ...') nor JSON; {fingerprint(raw)}"
     )
 
 
@@ -201,7 +203,10 @@ def _time_value(value: Any) -> float | datetime | None:
 def _required_time(value: Any, what: str) -> float | datetime:
     parsed = _time_value(value)
     if parsed is None:
-        raise MalformedArtifactError(f"transcript {what}: {value!r} is not a time (ms or ISO 8601)")
+        raise MalformedArtifactError(
+            f"transcript {what}: a {type(value).__name__} of {len(str(value))} characters is not a "
+            "time (ms or ISO 8601)"
+        )
     return parsed
 
 
@@ -250,7 +255,7 @@ def _json_rows(text: str, raw: bytes) -> list[_Row]:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError as error:
         raise UnrecognizedFormatError(
-            f"transcript looks like JSON but does not parse ({error}); it starts with {preview(raw)}"
+            f"transcript looks like JSON but does not parse ({error}); {fingerprint(raw)}"
         ) from None
     items = document
     if isinstance(document, dict):
@@ -258,11 +263,13 @@ def _json_rows(text: str, raw: bytes) -> list[_Row]:
     if not isinstance(items, list):
         raise UnrecognizedFormatError(
             f"JSON transcript is not an array of sentences (nor an object with a 'data' array); "
-            f"it starts with {preview(raw)}"
+            f"{fingerprint(raw)}"
         )
+    if len(items) > MAX_SOURCE_ENTRIES:
+        raise TooLargeError(f"transcript has {len(items)} entries, more than the {MAX_SOURCE_ENTRIES} parsed")
     if items and not (isinstance(items[0], dict) and ("startTime" in items[0] or "sentence" in items[0])):
         raise UnrecognizedFormatError(
-            f"JSON transcript entries have no 'startTime'/'sentence'; it starts with {preview(raw)}"
+            f"JSON transcript entries have no 'startTime'/'sentence'; {fingerprint(raw)}"
         )
     rows: list[_Row] = []
     for index, item in enumerate(items):
@@ -273,7 +280,9 @@ def _json_rows(text: str, raw: bytes) -> list[_Row]:
         if sentence is None:
             sentence = ""
         if not isinstance(sentence, str):
-            raise MalformedArtifactError(f"transcript {where}: sentence {sentence!r} is not text")
+            raise MalformedArtifactError(
+                f"transcript {where}: the sentence is a JSON {type(sentence).__name__}, not text"
+            )
         end_value = item.get("endTime")
         end = None if end_value in (None, "") else _required_time(end_value, f"{where} endTime")
         peer = item.get("peerData")

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from shared.adapters.s3 import ArchiveStore
-from shared.archive.keys import session_prefix
+from shared.archive.keys import is_safe_id, session_prefix
 from shared.ingest.envelope import WebhookDetail
 from shared.normalize.seed_models import iso_utc
 from shared.session.listing import summarize
@@ -97,8 +97,13 @@ class SessionRecorder:
     def record_event(self, detail: WebhookDetail) -> bool:
         """Add a verified webhook to its session; False when it belongs to no session."""
         if not (
-            detail.valid and detail.meeting_id and detail.session_id and isinstance(detail.payload, dict)
+            detail.valid
+            and is_safe_id(detail.meeting_id)
+            and is_safe_id(detail.session_id)
+            and isinstance(detail.payload, dict)
         ):
+            # Unattributed (no ids, or ids that cannot name a folder, e.g. an old detail replayed
+            # from the bus archive): its body is under unattributed/, and no session record is made.
             return False
         seen = SeenEvent(
             digest=detail.delivery.body_sha256,
