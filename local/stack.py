@@ -22,6 +22,7 @@ from local.apigw import LocalApiGateway
 from local.lambda_runtime import load_handler
 from local.names import REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
+from local.relay import LocalRelays, provision_relay
 from shared import wiring
 from shared.fanout.routing import DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
 
@@ -39,6 +40,9 @@ class LocalSettings:
     realtimekit_api_token: str = "local-token"  # noqa: S105 - a placeholder for the stand-in, not a secret
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
+    # Live relay legs: short, so that handoffs happen within seconds (deployed: 13 minutes).
+    relay_leg_seconds: float = 5.0
+    relay_overlap_seconds: float = 1.0
 
 
 class LocalStack:
@@ -53,6 +57,8 @@ class LocalStack:
         self._moto: ThreadedMotoServer | None = None
         self._gateway: LocalApiGateway | None = None
         self.pollers: list[QueuePoller] = []
+        self.relays: LocalRelays | None = None
+        self.relay_requests_url = ""
         self.queue_urls: dict[str, str] = {}
         self.dlq_urls: dict[str, str] = {}
         self.aws_endpoint = ""
@@ -90,9 +96,19 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
+        self.relays = LocalRelays(
+            sqs=sqs,
+            queue_url=self.relay_requests_url,
+            leg_seconds=self.settings.relay_leg_seconds,
+            overlap_seconds=self.settings.relay_overlap_seconds,
+        )
+        self.relays.start()
         return self
 
     def stop(self) -> None:
+        if self.relays is not None:
+            self.relays.stop()
+            self.relays = None
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
@@ -154,6 +170,11 @@ class LocalStack:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
+            "RELAY_TABLE": self.names.relay_table,
+            "RELAY_LEG_SECONDS": str(self.settings.relay_leg_seconds),
+            "RELAY_OVERLAP_SECONDS": str(self.settings.relay_overlap_seconds),
+            "RELAY_PIECE_SECONDS": "1",
+            "RELAY_GIVE_UP_SECONDS": "15",
         }
         if self.settings.public_key_pem:
             env["WEBHOOK_PUBLIC_KEY_PEM"] = self.settings.public_key_pem
@@ -179,6 +200,7 @@ class LocalStack:
             self.client, self.names, api_token=self.settings.realtimekit_api_token
         )
         self.queue_urls, self.dlq_urls = resources.queue_urls, resources.dlq_urls
+        self.relay_requests_url = provision_relay(self.client, self.names)
 
     # -- observation -------------------------------------------------------------------------
     def queue_depths(self) -> dict[str, dict[str, int]]:
