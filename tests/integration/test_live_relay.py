@@ -10,7 +10,6 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,7 +73,7 @@ class RelayHarness:
 
 
 @pytest.fixture
-def relay(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[RelayHarness]:
+def relay(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> RelayHarness:
     names = moto_stack.names
     provision_relay(moto_stack.client, names)
     sqs, events = moto_stack.client("sqs"), moto_stack.client("events")
@@ -85,7 +84,7 @@ def relay(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Re
     )
     events.put_targets(Rule="capture-live", EventBusName=names.bus, Targets=[{"Id": "capture", "Arn": arn}])
     monkeypatch.setenv("RELAY_TABLE", names.relay_table)
-    yield RelayHarness(moto_stack, capture, monkeypatch)
+    return RelayHarness(moto_stack, capture, monkeypatch)
 
 
 def test_handoffs_relay_every_line_exactly_once_on_the_bus_and_in_the_archive(relay: RelayHarness) -> None:
@@ -157,7 +156,8 @@ def test_a_late_speaker_name_names_the_earlier_lines_in_the_final_files(relay: R
     prefix = f"meetings/{MEETING}/sessions/{relay_id}/"
     transcript = json.loads(folder[prefix + "transcript/transcript.json"])
     alice = [e for e in transcript if e["participant"]["extra_data"]["speaker"] == 0]
-    assert len(alice) == len(early) and {e["participant"]["name"] for e in alice} == {"Alice Ng"}
+    assert len(alice) == len(early)
+    assert {e["participant"]["name"] for e in alice} == {"Alice Ng"}
     txt = folder[prefix + "transcript/transcript.txt"].decode()
     assert txt.count("Alice Ng: Line") == len(early)
     assert "Speaker 0" not in txt
@@ -170,7 +170,8 @@ def test_a_late_speaker_name_names_the_earlier_lines_in_the_final_files(relay: R
     assert [(c["display_name"], c["text"]) for c in chat] == [("Bob Stone", "Slides: page 3")]
     assert chat[0]["participant"]["name"] == "Bob Stone"
     vtt = folder[prefix + "transcript/transcript.vtt"].decode()
-    assert vtt.startswith("WEBVTT") and vtt.count(" --> ") == len(transcript)
+    assert vtt.startswith("WEBVTT")
+    assert vtt.count(" --> ") == len(transcript)
 
 
 def test_a_dropped_connection_is_recorded_as_a_gap_and_the_lines_after_it_are_archived(
@@ -206,7 +207,8 @@ def test_a_dropped_connection_is_recorded_as_a_gap_and_the_lines_after_it_are_ar
     assert archived == set(delivered)
     # Reconnection backs off (with jitter) for at most 0.5 + 1 + 2 s after the drop at 3 s.
     after = [m.message["data"]["transcript"] for m in bot.script if m.message["type"] == "ts" and m.at > 7.0]
-    assert after and set(after) <= archived
+    assert after
+    assert set(after) <= archived
 
 
 def test_a_connected_replay_closes_the_gap_without_duplicates(relay: RelayHarness) -> None:
