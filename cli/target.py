@@ -47,6 +47,7 @@ class Target:
     endpoint_url: str | None = None
     region: str | None = None
     consumer_function: str | None = None  # a consumer whose environment names the RealtimeKit App
+    relay_table: str | None = None  # live relays (absent from stacks deployed before them)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -109,6 +110,7 @@ def local_target(endpoint: str, *, webhook_url: str | None = None, names: LocalN
         local=True,
         endpoint_url=endpoint,
         region=LOCAL_REGION,
+        relay_table=names.relay_table,
     )
     sqs = target.client("sqs")
     for route in ROUTES:
@@ -168,4 +170,5 @@ def stack_target(
         endpoint_url=endpoint,
         region=region or cloudformation.meta.region_name,
         consumer_function=outputs.get("RecordingsFunctionName"),
+        relay_table=outputs.get("RelayTableName"),
     )
