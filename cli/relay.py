@@ -17,10 +17,8 @@ from urllib.parse import urlsplit
 from cli.errors import CliError
 from cli.target import Target
 from shared.archive.keys import is_safe_id, session_prefix
-from shared.sources.live_relay.chain import REQUEST_DETAIL_TYPE, SECRET_PREFIX
+from shared.sources.live_relay.request import REQUEST_DETAIL_TYPE, REQUEST_SOURCE, SECRET_PREFIX
 from shared.sources.live_relay.store import RelayStore
-
-REQUEST_SOURCE = "meeting-vault"
 
 
 def _store(target: Target) -> RelayStore:

@@ -28,11 +28,10 @@ from constructs import Construct
 
 from infra.lambda_defaults import FunctionSpec, LambdaPackaging, python_function
 from infra.nag import acknowledge
-from shared.sources.live_relay.chain import REQUEST_DETAIL_TYPE, SECRET_PREFIX
+from shared.sources.live_relay.request import REQUEST_DETAIL_TYPE, REQUEST_SOURCE, SECRET_PREFIX
 
 RELAY_FUNCTION_TIMEOUT_SECONDS = 900  # the Lambda maximum: a leg is 780 s plus its report
 RELAY_MEMORY_MB = 256
-REQUEST_SOURCE = "meeting-vault"
 
 
 class LiveRelay(Construct):

@@ -13,24 +13,19 @@ Secrets Manager; the state machine's input and history hold only the secret's na
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field
 
 from shared.adapters.s3 import ArchiveStore
-from shared.archive.keys import is_safe_id
 from shared.core.config import _Settings
-from shared.core.exceptions import MeetingVaultError
 from shared.core.observability import logger
 from shared.sources.live_relay.bus import LivePublisher
 from shared.sources.live_relay.finalize import PieceStore, finalize_relay
 from shared.sources.live_relay.leg import Leg, LegSettings, Socket, default_connect
+from shared.sources.live_relay.request import RelayRequest, RelayRequestError
 from shared.sources.live_relay.store import RelayStore
-
-SECRET_PREFIX = "meeting-vault/relay/"  # noqa: S105 - a name prefix, not a secret
-REQUEST_DETAIL_TYPE = "relay.requested"
 
 
 class RelaySettings(_Settings):
@@ -43,38 +38,6 @@ class RelaySettings(_Settings):
     max_seconds: float = Field(default=6 * 3600, alias="RELAY_MAX_SECONDS", gt=0)
     give_up_seconds: float = Field(default=600, alias="RELAY_GIVE_UP_SECONDS", gt=0)
     piece_seconds: float = Field(default=30, alias="RELAY_PIECE_SECONDS", gt=0)
-
-
-class RelayRequestError(MeetingVaultError):
-    """A relay request that names no usable relay, meeting or secret."""
-
-
-@dataclass(frozen=True)
-class RelayRequest:
-    relay_id: str
-    meeting_id: str
-    session_id: str
-    title: str | None
-    secret_id: str
-
-    @classmethod
-    def from_event(cls, event: dict[str, Any]) -> RelayRequest:
-        relay_id, meeting_id = event.get("relayId"), event.get("meetingId")
-        session_id = event.get("sessionId") or relay_id
-        secret_id = event.get("secretId")
-        for name, value in (("relayId", relay_id), ("meetingId", meeting_id), ("sessionId", session_id)):
-            if not is_safe_id(value):
-                raise RelayRequestError(f"relay request: {name} is missing or not a safe id")
-        if not isinstance(secret_id, str) or not secret_id.startswith(SECRET_PREFIX):
-            raise RelayRequestError(f"relay request: secretId must name a secret under {SECRET_PREFIX}")
-        title = event.get("title")
-        return cls(
-            relay_id=str(relay_id),
-            meeting_id=str(meeting_id),
-            session_id=str(session_id),
-            title=title if isinstance(title, str) and title else None,
-            secret_id=secret_id,
-        )
 
 
 class RelayChain:
