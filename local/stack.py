@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from local.lambda_runtime import load_handler
 from local.names import REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
 from local.relay import LocalRelays, provision_relay
+from local.sample_meeting import SAMPLE_APP_ID
 from shared import wiring
 from shared.fanout.routing import DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
 
@@ -43,6 +45,8 @@ class LocalSettings:
     # Live relay legs: short, so that handoffs happen within seconds (deployed: 13 minutes).
     relay_leg_seconds: float = 5.0
     relay_overlap_seconds: float = 1.0
+    # The RealtimeKit apps whose webhooks ingest accepts (``--app-id``).
+    app_ids: tuple[str, ...] = (SAMPLE_APP_ID,)
 
 
 class LocalStack:
@@ -73,6 +77,10 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{port}"
+        # moto's server keeps its resources in the process's global backends: a stack started after
+        # another one in the same process (tests, a second demo) would find the first one's tables.
+        reset = urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - moto's server on loopback
         self._apply_environment()
         wiring.reset()
         self.provision()
@@ -162,6 +170,7 @@ class LocalStack:
             "REALTIMEKIT_API_TOKEN_SECRET_ARN": self.names.api_token_secret,
             "REALTIMEKIT_ACCOUNT_ID": "local-account",
             "REALTIMEKIT_APP_ID": "local-app",
+            "REALTIMEKIT_APP_IDS": ",".join(self.settings.app_ids),
             "DOWNLOAD_HOST_ALLOWLIST": "127.0.0.1,localhost",
             "DOWNLOAD_ALLOW_LOOPBACK": "true",
             "DOWNLOAD_ALLOW_HTTP": "true",
