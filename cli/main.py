@@ -441,5 +441,59 @@ def forget(
     )
 
 
+@main.group()
+def relay() -> None:
+    """Live relays of a meeting bot's transcription WebSocket (seed 004): start, list, stop."""
+
+
+@relay.command("start")
+@target_options
+@click.option(
+    "--websocket-url",
+    envvar="MEETING_VAULT_WEBSOCKET_URL",
+    required=True,
+    metavar="URL",
+    help="The bot's read-only socket URL; '-' reads it from standard input (keeps it out of `ps` and "
+    "shell history), as does the environment variable MEETING_VAULT_WEBSOCKET_URL.",
+)
+@click.option("--meeting-id", required=True, metavar="ID", help="The meeting the relayed session belongs to.")
+@click.option("--session-id", metavar="ID", help="Session id of the relay's folder (default: the relay id).")
+@click.option("--title", metavar="TITLE", help="Meeting title for session.json.")
+def relay_start(
+    target: TargetFactory, websocket_url: str, meeting_id: str, session_id: str | None, title: str | None
+) -> None:
+    """Start relaying a bot's socket onto the bus; archive it when the meeting ends."""
+    from cli.relay import start_command
+
+    start_command(
+        target(),
+        websocket_url=websocket_url,
+        meeting_id=meeting_id,
+        session_id=session_id,
+        title=title,
+        echo=click.echo,
+    )
+
+
+@relay.command("list")
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def relay_list(target: TargetFactory, as_json: bool) -> None:
+    """The relays, running and ended."""
+    from cli.relay import list_command
+
+    list_command(target(), as_json=as_json, echo=click.echo)
+
+
+@relay.command("stop")
+@target_options
+@click.argument("relay_id")
+def relay_stop(target: TargetFactory, relay_id: str) -> None:
+    """Stop a running relay; what it received is archived."""
+    from cli.relay import stop_command
+
+    stop_command(target(), relay_id, echo=click.echo)
+
+
 if __name__ == "__main__":
     main()

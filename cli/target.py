@@ -53,6 +53,7 @@ class Target:
     search_workgroup: str | None = None  # Athena workgroup and Glue database of `search`
     search_database: str | None = None
     idempotency_table: str | None = None
+    relay_table: str | None = None  # live relays (absent from stacks deployed before them)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
     # One session for all the target's clients: they share its loader (each model parsed once).
     _session: boto3.session.Session | None = field(default=None, repr=False)
@@ -136,6 +137,7 @@ def local_target(endpoint: str, *, webhook_url: str | None = None, names: LocalN
         local=True,
         endpoint_url=endpoint,
         region=LOCAL_REGION,
+        relay_table=names.relay_table,
     )
     sqs = target.client("sqs")
     for route in ROUTES:
@@ -214,6 +216,7 @@ def stack_target(
         search_database=outputs.get("SearchDatabase"),
         idempotency_table=outputs.get("IdempotencyTableName"),
         _session=session,
+        relay_table=outputs.get("RelayTableName"),
     )
 
 

@@ -54,6 +54,10 @@ CONTEXT_KEYS = (
     "enableWaf",
     "wafRateLimitPer5Minutes",
     "sessionArchivedTopic",
+    "relayLegSeconds",
+    "relayOverlapSeconds",
+    "relayMaxHours",
+    "relayGiveUpMinutes",
 )
 
 
@@ -125,6 +129,12 @@ class DeploySettings(BaseModel):
     )
     # An SNS topic that receives every session.archived event (subscribe e-mail, Slack via AWS Chatbot...).
     session_archived_topic: bool = Field(default=False, alias="sessionArchivedTopic")
+    # Live relay (docs/live-relay.md): leg length (a Lambda invocation lasts at most 900 s), the
+    # overlap between legs, the longest relay, and how long the socket may stay unreachable.
+    relay_leg_seconds: int = Field(default=780, alias="relayLegSeconds", ge=60, le=840)
+    relay_overlap_seconds: int = Field(default=10, alias="relayOverlapSeconds", ge=2, le=60)
+    relay_max_hours: int = Field(default=6, alias="relayMaxHours", ge=1, le=24)
+    relay_give_up_minutes: int = Field(default=10, alias="relayGiveUpMinutes", ge=1, le=120)
 
     @field_validator("download_host_allowlist", mode="before")
     @classmethod

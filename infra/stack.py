@@ -15,6 +15,7 @@ from infra.event_bus import WebhookEventBus
 from infra.ingest_api import IngestApi
 from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
+from infra.live_relay import LiveRelay
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.notifications import SessionArchivedTopic
@@ -122,6 +123,19 @@ class MeetingVaultStack(Stack):
             delay_seconds=settings.reconcile_delay_seconds,
             schedule_minutes=settings.reconcile_schedule_minutes,
             log_level=settings.log_level,
+        )
+        self.live_relay = LiveRelay(
+            self,
+            "LiveRelay",
+            bus=self.events.bus,
+            archive_bucket=self.storage.archive_bucket,
+            packaging=packaging,
+            log_level=settings.log_level,
+            leg_seconds=settings.relay_leg_seconds,
+            overlap_seconds=settings.relay_overlap_seconds,
+            max_seconds=settings.relay_max_hours * 3600,
+            give_up_seconds=settings.relay_give_up_minutes * 60,
+            encryption_key=self.storage.archive_key,
         )
         self.firewall = (
             WebhookFirewall(
@@ -416,6 +430,11 @@ class MeetingVaultStack(Stack):
         outputs["IngestFunctionName"] = (self.ingest.function.function_name, "ingest function")
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")
+        outputs["RelayTableName"] = (self.live_relay.table.table_name, "live relays")
+        outputs["RelayStateMachineArn"] = (
+            self.live_relay.state_machine.state_machine_arn,
+            "live relay chain",
+        )
         outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
         if self.session_archived is not None:
             outputs["SessionArchivedTopicArn"] = (

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.relay_demo import play_live_meeting
 from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalSettings, LocalStack
@@ -22,6 +23,7 @@ class DemoReport:
     archived: list[tuple[str, int]] = field(default_factory=list)  # (key, bytes)
     dead_letters: dict[str, int] = field(default_factory=dict)
     rest: StandinRestState | None = None
+    live_lines: int = 0
 
 
 def play_sample_meeting(
@@ -156,6 +158,19 @@ def run_demo(
                 echo(
                     f"summary: requested from RealtimeKit {requests} time(s) after the transcript was "
                     "archived (summary mode realtimekit); it arrived as a signed meeting.summary"
+                )
+            echo("")
+            echo("a live meeting: a bot's transcription socket relayed in short legs (local mode: 5 s)")
+            live = play_live_meeting(stack, echo=echo)
+            report.live_lines = live.lines_on_bus
+            echo("")
+            for line in render_tree(live.archived):
+                echo(line)
+            relay = live.manifest.get("liveRelay", {}) if live.manifest else {}
+            if isinstance(relay, dict):
+                echo(
+                    f"live relay: {relay.get('lines')} lines over {len(relay.get('legs', []))} legs, "
+                    f"{len(relay.get('gaps', []))} gap(s), ended by {relay.get('endReason')}"
                 )
             if report.dead_letters:
                 echo(f"dead-lettered messages: {report.dead_letters}")

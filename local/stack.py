@@ -24,6 +24,7 @@ from local.archive_http import ArchiveHttpServer
 from local.lambda_runtime import load_handler
 from local.names import REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
+from local.relay import LocalRelays, provision_relay
 from local.sample_meeting import SAMPLE_APP_ID
 from shared import wiring
 from shared.fanout.routing import (
@@ -53,6 +54,9 @@ class LocalSettings:
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
     rebuild_window_seconds: int = REBUILD_WINDOW_LOCAL_SECONDS
+    # Live relay legs: short, so that handoffs happen within seconds (deployed: 13 minutes).
+    relay_leg_seconds: float = 5.0
+    relay_overlap_seconds: float = 1.0
     # The RealtimeKit apps whose webhooks ingest accepts (``--app-id``).
     app_ids: tuple[str, ...] = (SAMPLE_APP_ID,)
 
@@ -70,6 +74,8 @@ class LocalStack:
         self._gateway: LocalApiGateway | None = None
         self._archive_http: ArchiveHttpServer | None = None
         self.pollers: list[QueuePoller] = []
+        self.relays: LocalRelays | None = None
+        self.relay_requests_url = ""
         self.queue_urls: dict[str, str] = {}
         self.dlq_urls: dict[str, str] = {}
         self.aws_endpoint = ""
@@ -117,9 +123,19 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
+        self.relays = LocalRelays(
+            sqs=sqs,
+            queue_url=self.relay_requests_url,
+            leg_seconds=self.settings.relay_leg_seconds,
+            overlap_seconds=self.settings.relay_overlap_seconds,
+        )
+        self.relays.start()
         return self
 
     def stop(self) -> None:
+        if self.relays is not None:
+            self.relays.stop()
+            self.relays = None
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
@@ -191,6 +207,11 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
             "REBUILD_WINDOW_SECONDS": str(self.settings.rebuild_window_seconds),
+            "RELAY_TABLE": self.names.relay_table,
+            "RELAY_LEG_SECONDS": str(self.settings.relay_leg_seconds),
+            "RELAY_OVERLAP_SECONDS": str(self.settings.relay_overlap_seconds),
+            "RELAY_PIECE_SECONDS": "1",
+            "RELAY_GIVE_UP_SECONDS": "15",
         }
         if self.settings.public_key_pem:
             env["WEBHOOK_PUBLIC_KEY_PEM"] = self.settings.public_key_pem
@@ -219,6 +240,7 @@ class LocalStack:
             self.client, self.names, api_token=self.settings.realtimekit_api_token
         )
         self.queue_urls, self.dlq_urls = resources.queue_urls, resources.dlq_urls
+        self.relay_requests_url = provision_relay(self.client, self.names)
 
     # -- observation -------------------------------------------------------------------------
     def queue_depths(self) -> dict[str, dict[str, int]]:

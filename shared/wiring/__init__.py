@@ -75,6 +75,13 @@ def s3_client() -> Any:
 
 
 @cache
+def secrets_client() -> Any:
+    import boto3
+
+    return boto3.client("secretsmanager")
+
+
+@cache
 def artifact_fetcher() -> ArtifactFetcher:
     from shared.archive.fetch import ArtifactFetcher
     from shared.archive.url_policy import UrlPolicy
@@ -156,6 +163,7 @@ _CACHED = [
     archive_store,
     session_recorder,
     s3_client,
+    secrets_client,
     artifact_fetcher,
     recording_archiver,
     archive_recording_once,

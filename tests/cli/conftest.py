@@ -52,6 +52,7 @@ def create_stack_outputs(
         "IdempotencyTableName": names.idempotency_table,
         "EventBusName": names.bus,
         "ApiTokenSecretArn": names.api_token_secret,
+        "RelayTableName": names.relay_table,
     }
     for route in ROUTES:
         outputs[f"{output_label(route.name)}QueueUrl"] = resources.queue_urls[route.name]
