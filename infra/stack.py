@@ -12,6 +12,14 @@ from constructs import Construct
 
 from infra.bedrock_access import BedrockModel, invoke_model_statements
 from infra.event_bus import WebhookEventBus
+from infra.grants import (
+    IDEMPOTENCY_ACTIONS,
+    SESSION_READER_ACTIONS,
+    SESSION_WRITER_ACTIONS,
+    grant_archive,
+    grant_key_use,
+    grant_table,
+)
 from infra.ingest_api import IngestApi
 from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
@@ -170,24 +178,28 @@ class MeetingVaultStack(Stack):
         }
 
     def _grant(self) -> None:
+        """Action by action: see ``infra.grants`` (and tests/infra/test_permissions.py)."""
         storage = self.storage
+        key = storage.archive_key
         # The sweep reads session records and RealtimeKit's API, and publishes to the bus; it
         # writes nothing itself (the consumers archive what it enqueues).
         reconcile = self.reconcile.function
         self.events.bus.grant_put_events_to(reconcile)
-        storage.sessions_table.grant_read_data(reconcile)
+        grant_table(reconcile, storage.sessions_table, SESSION_READER_ACTIONS)
+        grant_key_use(reconcile, key)
         self.api_token_secret.grant_read(reconcile)
         # The ingest function only publishes: no S3, no tables, no secret.
         self.events.bus.grant_put_events_to(self.ingest.function)
         for name, consumer in self.workers.consumers.items():
             function = consumer.function
-            # Archive writes are puts of deterministic keys; nothing of ours deletes objects.
-            storage.archive_bucket.grant_read(function)
-            storage.archive_bucket.grant_put(function)
-            storage.sessions_table.grant_read_write_data(function)
+            # Only the consumers that download through shared.archive.transfer ever delete (an
+            # object whose assembled size is wrong); the sessions consumer never does.
+            grant_archive(function, storage.archive_bucket, transfers=name != SESSIONS.name)
+            grant_table(function, storage.sessions_table, SESSION_WRITER_ACTIONS)
+            grant_key_use(function, key)
             if name == SESSIONS.name:
                 continue
-            storage.idempotency_table.grant_read_write_data(function)
+            grant_table(function, storage.idempotency_table, IDEMPOTENCY_ACTIONS)
             self.api_token_secret.grant_read(function)
 
     def _summary_environment(self, route_name: str) -> dict[str, str]:
@@ -249,38 +261,14 @@ class MeetingVaultStack(Stack):
             if function is self.ingest.function:
                 continue
             if function is self.reconcile.function:
-                table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
-                acknowledge(
-                    role,
-                    "IAM5",
-                    "CDK's grant_read_data on the sessions table adds its (unused) index ARNs; the "
-                    "sweep only queries the table's own items.",
-                    findings=[f"Resource::<{table_arn}.Arn>/index/*"],
-                )
                 continue
             acknowledge(
                 role,
                 "IAM5",
-                "Archive objects are keyed per meeting and session, unknown in advance, so object "
-                "grants cover the archive bucket's keys; the action wildcards are CDK's grant_read/"
-                "grant_put sets on that one bucket (Get*/List* to read manifests, Abort* to clean up "
-                "failed multipart uploads).",
-                findings=[
-                    f"Resource::<{bucket_logical_id}.Arn>/*",
-                    "Action::s3:GetObject*",
-                    "Action::s3:GetBucket*",
-                    "Action::s3:List*",
-                    "Action::s3:Abort*",
-                ],
+                "Archive objects are keyed per meeting and session, unknown in advance, so the object "
+                "actions (listed one by one in infra.grants) cover the archive bucket's keys.",
+                findings=[f"Resource::<{bucket_logical_id}.Arn>/*"],
             )
-            if self.storage.archive_key is not None:
-                acknowledge(
-                    role,
-                    "IAM5",
-                    "CDK's bucket grants add these KMS action families (GenerateDataKey*, ReEncrypt*) "
-                    "on the archive bucket's own key only, which SSE-KMS uploads need.",
-                    findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
-                )
 
     def _outputs(self) -> None:
         storage = self.storage
