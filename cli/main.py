@@ -219,7 +219,7 @@ def replay(
 @click.option("--max", "limit", type=click.IntRange(min=1), help="Move at most this many messages per queue.")
 def redrive(target: TargetFactory, queue: str | None, dry_run: bool, limit: int | None) -> None:
     """Move dead-lettered messages back to their source queue (QUEUE: sessions, recordings,
-    transcripts, summaries or chat; default: every queue)."""
+    transcripts, summaries, chat, reconcile or reconcile-schedule; default: every queue)."""
     from cli.queues import redrive_command
 
     redrive_command(target(), queue, dry_run=dry_run, limit=limit, echo=click.echo)

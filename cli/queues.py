@@ -16,7 +16,12 @@ from typing import Any
 
 from cli.errors import CliError
 from cli.target import Target
-from shared.fanout.routing import ROUTES
+from shared.fanout.routing import RECONCILE, ROUTES
+
+# The reconcile schedule's target DLQ (stacks with a schedule): a sweep EventBridge could not run.
+# Its source queue is the reconcile queue, whose function runs a sweep for each redriven one.
+RECONCILE_SCHEDULE = "reconcile-schedule"
+QUEUE_NAMES = (*(route.name for route in ROUTES), RECONCILE.name, RECONCILE_SCHEDULE)
 
 RECEIVE_VISIBILITY_SECONDS = 60  # long enough to send and delete one batch
 
@@ -35,19 +40,21 @@ def _count(sqs: Any, url: str, *names: str) -> int:
 
 
 def queue_depths(sqs: Any, queue_urls: dict[str, str], dlq_urls: dict[str, str]) -> list[QueueDepth]:
+    """Every queue the target has, in ``QUEUE_NAMES`` order (reconcile ones only where deployed)."""
     return [
         QueueDepth(
-            name=route.name,
-            visible=_count(sqs, queue_urls[route.name], "ApproximateNumberOfMessages"),
-            in_flight=_count(sqs, queue_urls[route.name], "ApproximateNumberOfMessagesNotVisible"),
+            name=name,
+            visible=_count(sqs, queue_urls[name], "ApproximateNumberOfMessages"),
+            in_flight=_count(sqs, queue_urls[name], "ApproximateNumberOfMessagesNotVisible"),
             dlq=_count(
                 sqs,
-                dlq_urls[route.name],
+                dlq_urls[name],
                 "ApproximateNumberOfMessages",
                 "ApproximateNumberOfMessagesNotVisible",
             ),
         )
-        for route in ROUTES
+        for name in QUEUE_NAMES
+        if name in queue_urls and name in dlq_urls
     ]
 
 
@@ -64,8 +71,9 @@ def render_depths(depths: list[QueueDepth]) -> list[str]:
 
 
 # -- redrive ---------------------------------------------------------------------------------------
-def resolve_queue_names(name: str | None) -> list[str]:
-    names = [route.name for route in ROUTES]
+def resolve_queue_names(name: str | None, available: list[str] | None = None) -> list[str]:
+    """``name`` (or every queue) among ``available`` (default: every queue a stack can have)."""
+    names = [n for n in QUEUE_NAMES if available is None or n in available]
     if name is None:
         return names
     if name not in names:
@@ -247,7 +255,7 @@ def redrive_command(
     target: Target, queue: str | None, *, dry_run: bool, limit: int | None, echo: Callable[[str], None]
 ) -> dict[str, int]:
     sqs = target.client("sqs")
-    names = resolve_queue_names(queue)
+    names = resolve_queue_names(queue, [n for n in target.queue_urls if n in target.dlq_urls])
     depths = {d.name: d for d in queue_depths(sqs, target.queue_urls, target.dlq_urls)}
     moved: dict[str, int] = {}
     for name in names:

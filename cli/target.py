@@ -18,7 +18,7 @@ from cli.errors import CliError
 from cli.options import DEFAULT_STACK_NAME, ENDPOINT_ENV
 from local.names import REGION as LOCAL_REGION
 from local.names import WEBHOOK_PATH, LocalNames
-from shared.fanout.routing import ROUTES
+from shared.fanout.routing import RECONCILE, ROUTES
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5000"  # `meeting-vault dev --aws-port` default
 DEFAULT_LOCAL_WEBHOOK_URL = f"http://127.0.0.1:8080{WEBHOOK_PATH}"  # `meeting-vault dev --port` default
@@ -114,6 +114,11 @@ def local_target(endpoint: str, *, webhook_url: str | None = None, names: LocalN
     for route in ROUTES:
         target.queue_urls[route.name] = _queue_url(sqs, names.queue(route.name))
         target.dlq_urls[route.name] = _queue_url(sqs, names.dlq(route.name))
+    try:  # where local mode runs the reconcile route
+        target.queue_urls[RECONCILE.name] = _queue_url(sqs, names.queue(RECONCILE.name))
+        target.dlq_urls[RECONCILE.name] = _queue_url(sqs, names.dlq(RECONCILE.name))
+    except CliError:
+        target.queue_urls.pop(RECONCILE.name, None)
     return target
 
 
@@ -156,6 +161,15 @@ def stack_target(
             )
         return str(outputs[key])
 
+    queue_urls = {r.name: need(f"{output_label(r.name)}QueueUrl") for r in ROUTES}
+    dlq_urls = {r.name: need(f"{output_label(r.name)}DeadLetterQueueUrl") for r in ROUTES}
+    # The reconcile route and its schedule's DLQ (stacks deployed before these outputs lack them).
+    if "ReconcileQueueUrl" in outputs and "ReconcileDeadLetterQueueUrl" in outputs:
+        queue_urls[RECONCILE.name] = outputs["ReconcileQueueUrl"]
+        dlq_urls[RECONCILE.name] = outputs["ReconcileDeadLetterQueueUrl"]
+        if "ReconcileScheduleDeadLetterQueueUrl" in outputs:
+            queue_urls["reconcile-schedule"] = outputs["ReconcileQueueUrl"]
+            dlq_urls["reconcile-schedule"] = outputs["ReconcileScheduleDeadLetterQueueUrl"]
     return Target(
         description=f"stack {stack_name} ({cloudformation.meta.region_name})",
         bucket=need("ArchiveBucketName"),
@@ -163,8 +177,8 @@ def stack_target(
         sessions_table=need("SessionsTableName"),
         webhook_url=webhook_url or need("WebhookUrl"),
         api_token_secret=outputs.get("ApiTokenSecretArn"),
-        queue_urls={r.name: need(f"{output_label(r.name)}QueueUrl") for r in ROUTES},
-        dlq_urls={r.name: need(f"{output_label(r.name)}DeadLetterQueueUrl") for r in ROUTES},
+        queue_urls=queue_urls,
+        dlq_urls=dlq_urls,
         endpoint_url=endpoint,
         region=region or cloudformation.meta.region_name,
         consumer_function=outputs.get("RecordingsFunctionName"),

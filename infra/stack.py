@@ -28,6 +28,7 @@ from infra.nag import acknowledge
 from infra.reconcile import ReconcileSweep
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
+from infra.tagging import tag_everything
 from infra.waf import WebhookFirewall
 from infra.workers import Workers
 from shared.fanout.routing import ROUTES, SESSIONS, TRANSCRIPTS
@@ -66,8 +67,11 @@ class MeetingVaultStack(Stack):
             use_kms=settings.archive_encryption == "kms",
             retention_days=settings.retention_days,
             noncurrent_version_retention_days=settings.noncurrent_version_retention_days,
+            artifact_retention=settings.artifact_retention,
+            object_lock_days=settings.object_lock_days,
         )
-        self.events = WebhookEventBus(self, "Events")
+        self.events = WebhookEventBus(self, "Events", encryption_key=self.storage.archive_key)
+        tag_everything(self, settings.stack_name, settings.extra_tags)
         self.api_token_secret = self._api_token_secret()
 
         self.ingest = IngestApi(
@@ -80,6 +84,8 @@ class MeetingVaultStack(Stack):
             throttle_rate_limit=settings.throttle_rate_limit,
             throttle_burst_limit=settings.throttle_burst_limit,
             log_level=settings.log_level,
+            create_account_role=settings.create_api_gateway_account_role,
+            reserved_concurrency=settings.ingest_reserved_concurrency,
         )
         self.workers = Workers(
             self,
@@ -89,6 +95,8 @@ class MeetingVaultStack(Stack):
             packaging=packaging,
             environment_of={route.name: self._consumer_environment(route.name) for route in ROUTES},
             log_level=settings.log_level,
+            max_concurrency_of={route.name: settings.max_concurrency_of(route.name) for route in ROUTES},
+            encryption_key=self.storage.archive_key,
         )
         self.reconcile = ReconcileSweep(
             self,
@@ -99,6 +107,8 @@ class MeetingVaultStack(Stack):
             delay_seconds=settings.reconcile_delay_seconds,
             schedule_minutes=settings.reconcile_schedule_minutes,
             log_level=settings.log_level,
+            max_concurrency=settings.max_concurrency_of("reconcile"),
+            encryption_key=self.storage.archive_key,
         )
         self.firewall = (
             WebhookFirewall(
@@ -114,9 +124,15 @@ class MeetingVaultStack(Stack):
             self,
             "Monitoring",
             consumers=[*self.workers.consumers.values(), self.reconcile.consumer],
+            extra_dead_letter_queues=(
+                {"ReconcileSchedule": self.reconcile.schedule_dead_letter_queue}
+                if self.reconcile.schedule_dead_letter_queue is not None
+                else {}
+            ),
             ingest_function=self.ingest.function,
             api=self.ingest.api,
             alarm_email=settings.alarm_email,
+            access_logs=self.ingest.access_logs,
         )
 
         self._grant()
@@ -290,7 +306,16 @@ class MeetingVaultStack(Stack):
             outputs[f"{label}FunctionName"] = (consumer.function.function_name, f"{name} consumer")
         outputs["IngestFunctionName"] = (self.ingest.function.function_name, "ingest function")
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
+        outputs["ReconcileQueueUrl"] = (
+            self.reconcile.queue.queue_url,
+            "reconcile queue (meeting.ended, delayed)",
+        )
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")
+        if self.reconcile.schedule_dead_letter_queue is not None:
+            outputs["ReconcileScheduleDeadLetterQueueUrl"] = (
+                self.reconcile.schedule_dead_letter_queue.queue_url,
+                "scheduled sweeps EventBridge could not run",
+            )
         outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)
