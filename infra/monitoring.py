@@ -161,7 +161,7 @@ class Monitoring(Construct):
         self.dashboard = self._dashboard(consumers, ingest_function, api)
 
     def _alarm(
-        self, construct_id: str, metric: cloudwatch.IMetric, description: str, threshold: float
+        self, construct_id: str, metric: cloudwatch.Metric, description: str, threshold: float
     ) -> None:
         self.alarms.append(
             metric.create_alarm(
