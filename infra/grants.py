@@ -4,7 +4,8 @@ tests/infra/test_permissions.py records every AWS call each handler makes on mot
 against these statements in the synthesized template (and prints grants nothing used), so a call
 added to the code without its grant fails there instead of in a real account.
 
-- Archive bucket: GetObject (also what HeadObject needs), PutObject (also CreateMultipartUpload,
+- Archive bucket: GetObject (also what HeadObject needs), GetObjectTagging (a redelivered
+  recording's checksum tag, so it is not downloaded again), PutObject (also CreateMultipartUpload,
   UploadPart, CompleteMultipartUpload), PutObjectTagging (the SHA-256 and artifact-type tags),
   on the bucket's objects; ListBucket on the bucket,
   without which S3 answers 403 instead of 404 for a key that does not exist yet (the existence checks
@@ -29,7 +30,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
-ARCHIVE_OBJECT_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:PutObjectTagging")
+ARCHIVE_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging")
 # Only for the consumers that download through ``shared.archive.transfer`` (multipart uploads).
 ARCHIVE_TRANSFER_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject")
 ARCHIVE_BUCKET_ACTIONS = ("s3:ListBucket",)
