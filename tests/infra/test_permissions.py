@@ -81,6 +81,7 @@ def _deliver_all(pipeline: Pipeline, payloads: list[dict[str, Any]]) -> None:
 def recorded(servers: Servers) -> CallRecorder:  # noqa: F811 - the imported fixture
     recorder = CallRecorder()
     payloads = servers.webhooks()
+    requests_before = len(servers.files.requests)  # other scenarios count the session's requests
     with recorder.installed():
         # 1. a clean run: every webhook once
         with running_pipeline(servers) as pipeline:
@@ -126,6 +127,7 @@ def recorded(servers: Servers) -> CallRecorder:  # noqa: F811 - the imported fix
             _deliver_all(_cold_pipeline(pipeline), payloads)
             pipeline.pump()
             assert pipeline.dead_letters() == {}
+    del servers.files.requests[requests_before:]
     return recorder
 
 
