@@ -38,6 +38,7 @@ class IngestApi(Construct):
         log_level: str,
         create_account_role: bool = False,
         reserved_concurrency: int = 0,
+        environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function: lambda_.Function = python_function(
@@ -53,6 +54,7 @@ class IngestApi(Construct):
                     "EVENT_BUS_NAME": bus.event_bus_name,
                     "WEBHOOK_PUBLIC_KEY_URL": public_key_url,
                     "MAX_BODY_BYTES": str(max_body_bytes),
+                    **(environment or {}),
                 },
             ),
             packaging=packaging,

@@ -31,7 +31,9 @@ from infra.storage import ArchiveStorage
 from infra.tagging import tag_everything
 from infra.waf import WebhookFirewall
 from infra.workers import Workers
+from shared.archive.keys import RAW_EVENT_KEY_PATTERNS
 from shared.fanout.routing import ROUTES, SESSIONS, TRANSCRIPTS
+from shared.ingest.settings import REALTIMEKIT_API_BASE_URL
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -86,6 +88,7 @@ class MeetingVaultStack(Stack):
             log_level=settings.log_level,
             create_account_role=settings.create_api_gateway_account_role,
             reserved_concurrency=settings.ingest_reserved_concurrency,
+            environment=self._ingest_environment(),
         )
         self.workers = Workers(
             self,
@@ -163,6 +166,18 @@ class MeetingVaultStack(Stack):
         )
         return secret
 
+    def _ingest_environment(self) -> dict[str, str]:
+        """The app binding (which apps' webhooks are accepted, and how to ask RealtimeKit about a
+        meeting whose body names another app id) and the claim-check bucket."""
+        settings = self.settings
+        return {
+            "REALTIMEKIT_APP_IDS": ",".join(settings.accepted_app_ids),
+            "REALTIMEKIT_ACCOUNT_ID": settings.realtimekit_account_id,
+            "REALTIMEKIT_API_TOKEN_SECRET_ARN": self.api_token_secret.secret_arn,
+            "REALTIMEKIT_API_BASE_URL": REALTIMEKIT_API_BASE_URL,
+            "ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,
+        }
+
     def _consumer_environment(self, route_name: str) -> dict[str, str]:
         storage, settings = self.storage, self.settings
         environment = {
@@ -204,8 +219,13 @@ class MeetingVaultStack(Stack):
         grant_table(reconcile, storage.sessions_table, SESSION_READER_ACTIONS)
         grant_key_use(reconcile, key)
         self.api_token_secret.grant_read(reconcile)
-        # The ingest function only publishes: no S3, no tables, no secret.
+        # The ingest function publishes; it reads the token secret (a meeting lookup when a body names
+        # another app id) and may put raw bodies too large for the bus under events/ prefixes only
+        # (claim checks). No reads, no deletes, no tables.
         self.events.bus.grant_put_events_to(self.ingest.function)
+        self.api_token_secret.grant_read(self.ingest.function)
+        for pattern in RAW_EVENT_KEY_PATTERNS:
+            storage.archive_bucket.grant_put(self.ingest.function, pattern)
         for name, consumer in self.workers.consumers.items():
             function = consumer.function
             # Only the consumers that download through shared.archive.transfer ever delete (an
@@ -275,6 +295,28 @@ class MeetingVaultStack(Stack):
                 findings=["Resource::*"],
             )
             if function is self.ingest.function:
+                acknowledge(
+                    role,
+                    "IAM5",
+                    "Claim checks: the ingest function may put raw webhook bodies too large for the bus "
+                    "under the events/ prefixes only (keys per meeting and session, unknown in "
+                    "advance); Abort* is part of CDK's grant_put set on those keys.",
+                    findings=[
+                        *(
+                            f"Resource::<{bucket_logical_id}.Arn>/{pattern}"
+                            for pattern in RAW_EVENT_KEY_PATTERNS
+                        ),
+                        "Action::s3:Abort*",
+                    ],
+                )
+                if self.storage.archive_key is not None:
+                    acknowledge(
+                        role,
+                        "IAM5",
+                        "CDK's bucket put grant adds these KMS action families on the archive bucket's "
+                        "own key only, which SSE-KMS uploads need.",
+                        findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+                    )
                 continue
             if function is self.reconcile.function:
                 continue

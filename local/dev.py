@@ -9,12 +9,20 @@ from pathlib import Path
 
 import click
 
+from local.sample_meeting import SAMPLE_APP_ID
 from local.signing import DEFAULT_KEY_DIR, WebhookSigner
 from local.stack import LocalSettings, LocalStack
 
 
 def run_dev(
-    *, port: int, aws_port: int, public_key_file: Path | None, verbose: bool, echo: Callable[[str], None]
+    *,
+    port: int,
+    aws_port: int,
+    public_key_file: Path | None,
+    verbose: bool,
+    echo: Callable[[str], None],
+    app_ids: tuple[str, ...] = (),
+    api_base_url: str | None = None,
 ) -> None:
     if public_key_file is not None:
         pem = public_key_file.read_text()
@@ -23,7 +31,12 @@ def run_dev(
         pem = WebhookSigner.local_dev().public_pem()
         key_note = f"{DEFAULT_KEY_DIR}/dev-webhook-public-key.pem (sign with {DEFAULT_KEY_DIR}/dev-webhook-signing-key.pem)"
     settings = LocalSettings(
-        port=port, aws_port=aws_port, public_key_pem=pem, log_level="INFO" if verbose else "WARNING"
+        port=port,
+        aws_port=aws_port,
+        public_key_pem=pem,
+        log_level="INFO" if verbose else "WARNING",
+        app_ids=app_ids or (SAMPLE_APP_ID,),
+        realtimekit_api_base=api_base_url,
     )
     stack = LocalStack(settings)
     try:
@@ -37,6 +50,11 @@ def run_dev(
     echo(f"AWS endpoint:  {stack.aws_endpoint}  (any credentials, region us-east-1)")
     echo(f"bucket:        {stack.names.bucket}")
     echo(f"public key:    {key_note}")
+    echo(f"app ids:       {', '.join(settings.app_ids)}")
+    if api_base_url:
+        echo(f"RealtimeKit:   {api_base_url} (asked when a webhook names another app id)")
+    else:
+        echo("RealtimeKit:   none given: a webhook naming another app id is refused (403)")
     echo("Ctrl-C to stop.")
     try:
         stop.wait()
