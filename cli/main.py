@@ -40,6 +40,12 @@ def main() -> None:
     help="PEM public key that verifies webhook signatures. Default: the local dev key pair in .meeting-vault/.",
 )
 @click.option(
+    "--archive-port",
+    default=8081,
+    show_default=True,
+    help="Port that serves the archive over HTTP (session pages, media with Range).",
+)
+@click.option(
     "--app-id",
     "app_ids",
     multiple=True,
@@ -56,6 +62,7 @@ def main() -> None:
 def dev(
     port: int,
     aws_port: int,
+    archive_port: int,
     public_key_file: Path | None,
     app_ids: tuple[str, ...],
     api_base_url: str | None,
@@ -67,6 +74,7 @@ def dev(
     run_dev(
         port=port,
         aws_port=aws_port,
+        archive_port=archive_port,
         public_key_file=public_key_file,
         app_ids=app_ids,
         api_base_url=api_base_url,
@@ -84,11 +92,14 @@ def dev(
     help="RealtimeKit app id whose webhooks are accepted (repeatable). Default: the sample meeting's app.",
 )
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
-def demo(app_ids: tuple[str, ...], verbose: bool) -> None:
+@click.option("--serve", is_flag=True, help="Keep serving the archive (the session page) until Ctrl-C.")
+def demo(app_ids: tuple[str, ...], verbose: bool, serve: bool) -> None:
     """Play a recorded sample meeting through a local pipeline and list what was archived."""
     from local.demo import run_demo
 
-    report = run_demo(echo=click.echo, log_level="INFO" if verbose else "WARNING", app_ids=app_ids)
+    report = run_demo(
+        echo=click.echo, log_level="INFO" if verbose else "WARNING", app_ids=app_ids, serve=serve
+    )
     failed = [(event, status) for event, status in report.deliveries if status != 202]
     if failed or report.dead_letters:
         click.echo(
@@ -188,6 +199,75 @@ def get(target: TargetFactory, session: str, out: Path) -> None:
     from cli.inspect import get_command
 
     get_command(target(), session, out=out, echo=click.echo)
+
+
+@main.command()
+@target_options
+@click.argument("phrase")
+@click.option("--speaker", metavar="NAME", help="Only lines of speakers whose name contains NAME.")
+@click.option("--since", metavar="30d|2w|DATE", help="Only sessions of the last N days/weeks, or since DATE.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="Most lines.")
+@click.option(
+    "--index-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Search a local copy of index/utterances/ with DuckDB (no stack needed).",
+)
+def search(
+    target: TargetFactory,
+    phrase: str,
+    speaker: str | None,
+    since: str | None,
+    limit: int,
+    index_dir: Path | None,
+) -> None:
+    """Find PHRASE in every archived transcript: meeting, time and offset in the recording.
+
+    Deployed: Athena; local mode: DuckDB; the same SQL."""
+    from cli.search import search_command
+
+    search_command(
+        None if index_dir else target(),
+        phrase,
+        speaker=speaker,
+        since=since,
+        limit=limit,
+        index_dir=index_dir,
+        echo=click.echo,
+        note=lambda text: click.echo(text, err=True),
+    )
+
+
+@main.command(name="open")
+@target_options
+@click.argument("session")
+@click.option(
+    "--expires",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(1, 7 * 24 * 3600),
+    help="Seconds the presigned URLs stay valid (deployed stack; at most 7 days).",
+)
+@click.option(
+    "--archive-url",
+    envvar="MEETING_VAULT_ARCHIVE_URL",
+    metavar="URL",
+    help="Local mode: where `meeting-vault dev` serves the archive. [default: http://127.0.0.1:8081]",
+)
+def open_(target: TargetFactory, session: str, expires: int, archive_url: str | None) -> None:
+    """Print the URL of a session's page (SESSION: a session id, or MEETING_ID/SESSION_ID).
+
+    Deployed: the page and its media presigned, the media URLs in the fragment; local: the archive
+    served by `meeting-vault dev`."""
+    from cli.session_page import open_command
+
+    open_command(
+        target(),
+        session,
+        expires=expires,
+        archive_url=archive_url,
+        echo=click.echo,
+        note=lambda text: click.echo(text, err=True),
+    )
 
 
 @main.command()

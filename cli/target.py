@@ -47,6 +47,8 @@ class Target:
     endpoint_url: str | None = None
     region: str | None = None
     consumer_function: str | None = None  # a consumer whose environment names the RealtimeKit App
+    search_workgroup: str | None = None  # Athena workgroup and Glue database of `search`
+    search_database: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -182,4 +184,6 @@ def stack_target(
         endpoint_url=endpoint,
         region=region or cloudformation.meta.region_name,
         consumer_function=outputs.get("RecordingsFunctionName"),
+        search_workgroup=outputs.get("SearchWorkGroup"),
+        search_database=outputs.get("SearchDatabase"),
     )

@@ -34,7 +34,15 @@ ARCHIVE_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectTagging", "s3:PutObject",
 # Only for the consumers that download through ``shared.archive.transfer`` (multipart uploads).
 ARCHIVE_TRANSFER_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject")
 ARCHIVE_BUCKET_ACTIONS = ("s3:ListBucket",)
-SESSION_WRITER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+# DeleteItem: only the "announced" marker's release after a failed session.archived publish
+# (shared.session.store.release_announcement, a conditional delete of that one item).
+SESSION_WRITER_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Query",
+    "dynamodb:DeleteItem",
+)
 SESSION_READER_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 KMS_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")

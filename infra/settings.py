@@ -62,6 +62,7 @@ CONTEXT_KEYS = (
     "artifactRetention",
     "objectLockDays",
     "extraTags",
+    "sessionArchivedTopic",
 )
 
 
@@ -145,6 +146,8 @@ class DeploySettings(BaseModel):
     waf_rate_limit_per_5_minutes: int = Field(
         default=3000, alias="wafRateLimitPer5Minutes", ge=100, le=2_000_000_000
     )
+    # An SNS topic that receives every session.archived event (subscribe e-mail, Slack via AWS Chatbot...).
+    session_archived_topic: bool = Field(default=False, alias="sessionArchivedTopic")
 
     # Per consumer (route name -> 2..1000): MaximumConcurrency of its SQS event source; the
     # defaults are in shared.fanout.routing (docs/retries.md).

@@ -25,7 +25,9 @@ from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
+from infra.notifications import SessionArchivedTopic
 from infra.reconcile import ReconcileSweep
+from infra.search import SearchIndex
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
 from infra.tagging import tag_everything
@@ -74,6 +76,17 @@ class MeetingVaultStack(Stack):
         )
         self.events = WebhookEventBus(self, "Events", encryption_key=self.storage.archive_key)
         tag_everything(self, settings.stack_name, settings.extra_tags)
+        self.session_archived = (
+            SessionArchivedTopic(self, "Notifications", bus=self.events.bus)
+            if settings.session_archived_topic
+            else None
+        )
+        self.search = SearchIndex(
+            self,
+            "Search",
+            bucket=self.storage.archive_bucket,
+            use_kms=settings.archive_encryption == "kms",
+        )
         self.api_token_secret = self._api_token_secret()
 
         self.ingest = IngestApi(
@@ -183,6 +196,7 @@ class MeetingVaultStack(Stack):
         environment = {
             "ARCHIVE_BUCKET": storage.archive_bucket.bucket_name,
             "SESSIONS_TABLE": storage.sessions_table.table_name,
+            "EVENT_BUS_NAME": self.events.bus.event_bus_name,  # session.archived
         }
         if route_name == SESSIONS.name:
             return environment
@@ -217,6 +231,8 @@ class MeetingVaultStack(Stack):
         reconcile = self.reconcile.function
         self.events.bus.grant_put_events_to(reconcile)
         grant_table(reconcile, storage.sessions_table, SESSION_READER_ACTIONS)
+        # Writes only the session's "announced" marker (session.archived once per state).
+        grant_table(reconcile, storage.sessions_table, ("dynamodb:PutItem", "dynamodb:DeleteItem"))
         grant_key_use(reconcile, key)
         self.api_token_secret.grant_read(reconcile)
         # The ingest function publishes; it reads the token secret (a meeting lookup when a body names
@@ -233,6 +249,7 @@ class MeetingVaultStack(Stack):
             grant_archive(function, storage.archive_bucket, transfers=name != SESSIONS.name)
             grant_table(function, storage.sessions_table, SESSION_WRITER_ACTIONS)
             grant_key_use(function, key)
+            self.events.bus.grant_put_events_to(function)  # session.archived
             if name == SESSIONS.name:
                 continue
             grant_table(function, storage.idempotency_table, IDEMPOTENCY_ACTIONS)
@@ -359,5 +376,12 @@ class MeetingVaultStack(Stack):
                 "scheduled sweeps EventBridge could not run",
             )
         outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
+        if self.session_archived is not None:
+            outputs["SessionArchivedTopicArn"] = (
+                self.session_archived.topic.topic_arn,
+                "Subscribe to receive session.archived events",
+            )
+        outputs["SearchWorkGroup"] = (self.search.workgroup_name, "Athena workgroup of meeting-vault search")
+        outputs["SearchDatabase"] = (self.search.database_name, "Glue database of the utterance index")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

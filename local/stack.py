@@ -20,6 +20,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local.apigw import LocalApiGateway
+from local.archive_http import ArchiveHttpServer
 from local.lambda_runtime import load_handler
 from local.names import REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
@@ -34,6 +35,7 @@ log = logging.getLogger("meeting_vault.local")
 class LocalSettings:
     port: int = 0
     aws_port: int = 0
+    archive_port: int = 0  # the archive served over HTTP (session pages)
     host: str = "127.0.0.1"
     public_key_pem: str | None = None
     public_key_url: str | None = None
@@ -56,6 +58,7 @@ class LocalStack:
         self.names = names or LocalNames()
         self._moto: ThreadedMotoServer | None = None
         self._gateway: LocalApiGateway | None = None
+        self._archive_http: ArchiveHttpServer | None = None
         self.pollers: list[QueuePoller] = []
         self.queue_urls: dict[str, str] = {}
         self.dlq_urls: dict[str, str] = {}
@@ -82,6 +85,10 @@ class LocalStack:
             load_handler(INGEST_HANDLER), host=self.settings.host, port=self.settings.port
         )
         self._gateway.start()
+        s3 = self.client("s3")
+        self._archive_http = ArchiveHttpServer(
+            lambda: s3, self.names.bucket, host=self.settings.host, port=self.settings.archive_port
+        ).start()
         sqs = self.client("sqs")
         for route in ROUTES:
             url = self.queue_urls[route.name]
@@ -107,6 +114,9 @@ class LocalStack:
         if self._gateway:
             self._gateway.stop()
             self._gateway = None
+        if self._archive_http:
+            self._archive_http.stop()
+            self._archive_http = None
         if self._moto:
             self._moto.stop()
             self._moto = None
@@ -129,6 +139,11 @@ class LocalStack:
     def webhook_url(self) -> str:
         assert self._gateway is not None, "start() first"
         return f"{self._gateway.base_url}{WEBHOOK_PATH}"
+
+    def archive_url(self, key: str = "") -> str:
+        """The local URL of an archived object (a folder ending in ``/`` serves its ``index.html``)."""
+        assert self._archive_http is not None, "start() first"
+        return self._archive_http.url_for(key)
 
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]

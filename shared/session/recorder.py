@@ -2,18 +2,22 @@
 
 Every function that changes a session's facts (the sessions consumer for webhooks, the artifact
 consumers for files) calls ``publish`` afterwards, which rewrites every derived file from the
-whole record: ``session.json``, the participant files, and the normalized transcript and chat (their
+whole record: ``session.json``, the participant files, the session page ``index.html``, and the normalized transcript and chat (their
 participant ids come from the roster, which a late join webhook can change). Writers can race:
 each one re-reads the version after writing and writes again if the record moved on meanwhile,
 so the last writer to finish always leaves the files of the latest record."""
 
 from __future__ import annotations
 
+import json
+from typing import TYPE_CHECKING
+
 from shared.adapters.s3 import ArchiveStore
 from shared.archive.keys import session_prefix
 from shared.ingest.envelope import WebhookDetail
 from shared.session.model import (
     CHAT_SOURCE,
+    SUMMARY_SOURCE,
     TRANSCRIPT_SOURCE,
     ArtifactRecord,
     SeenEvent,
@@ -22,13 +26,19 @@ from shared.session.model import (
 )
 from shared.session.store import SessionStore
 
+if TYPE_CHECKING:
+    from shared.session.announce import SessionAnnouncer
+
 MAX_REWRITES = 5
 
 
 class SessionRecorder:
-    def __init__(self, store: SessionStore, archive: ArchiveStore) -> None:
+    def __init__(
+        self, store: SessionStore, archive: ArchiveStore, announcer: SessionAnnouncer | None = None
+    ) -> None:
         self._store = store
         self._archive = archive
+        self._announcer = announcer  # session.archived once every known artifact has settled
 
     def record_event(self, detail: WebhookDetail) -> bool:
         """Add a verified webhook to its session; False when it belongs to no session."""
@@ -56,7 +66,7 @@ class SessionRecorder:
         for _ in range(MAX_REWRITES):
             facts, version = self._store.load(meeting_id, session_id)
             sources = {}
-            for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE):
+            for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE, SUMMARY_SOURCE):
                 record = archived_source(facts, name)
                 if record is not None and record.key:
                     sources[name] = self._archive.get_bytes(record.key)
@@ -66,5 +76,9 @@ class SessionRecorder:
                 outputs.files.items(), key=lambda f: f[0] == "session.json"
             ):
                 self._archive.put_bytes(prefix + path, data, content_type=content_type)
+            for key, (data, content_type) in outputs.index.items():  # the search index's rows
+                self._archive.put_bytes(key, data, content_type=content_type)
             if self._store.version(meeting_id, session_id) == version:
+                if self._announcer is not None:
+                    self._announcer.announce(facts, json.loads(outputs.manifest))
                 return

@@ -1,7 +1,8 @@
 """The session record in DynamoDB: one partition per session, one item per fact.
 
 ``pk = "{meetingId}/{sessionId}"``; ``sk`` = ``event#{digest}`` (a webhook body, parsed),
-``artifact#{name}`` (an archived or failed file), and ``version`` (a counter every change increments). Putting a fact twice writes the same item, so
+``artifact#{name}`` (an archived or failed file), ``version`` (a counter every change increments) and
+``announced`` (the state last published as ``session.archived``). Putting a fact twice writes the same item, so
 duplicate deliveries change nothing; the order facts arrive in does not matter either."""
 
 from __future__ import annotations
@@ -50,6 +51,36 @@ class SessionStore:
             f"artifact#{record.name}",
             record.model_dump(mode="json", exclude_none=True),
         )
+
+    def claim_announcement(self, meeting_id: str, session_id: str, signature: str) -> bool:
+        """Record ``signature`` as the session's announced state; False when it already is."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": _pk(meeting_id, session_id)},
+                    "sk": {"S": "announced"},
+                    "sig": {"S": signature},
+                    "data": {"S": json.dumps({"signature": signature})},  # load() skips it
+                },
+                ConditionExpression="attribute_not_exists(sig) OR sig <> :sig",
+                ExpressionAttributeValues={":sig": {"S": signature}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_announcement(self, meeting_id: str, session_id: str, signature: str) -> None:
+        """Undo ``claim_announcement`` after the event could not be published (a retry claims again)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": _pk(meeting_id, session_id)}, "sk": {"S": "announced"}},
+                ConditionExpression="sig = :sig",
+                ExpressionAttributeValues={":sig": {"S": signature}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return
 
     def bump_version(self, meeting_id: str, session_id: str) -> int:
         response = self.client.update_item(

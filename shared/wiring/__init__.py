@@ -48,10 +48,14 @@ def archive_store() -> ArchiveStore:
 @cache
 def session_recorder() -> SessionRecorder:
     from shared.core import config
+    from shared.session.announce import SessionAnnouncer
     from shared.session.recorder import SessionRecorder
     from shared.session.store import SessionStore
 
-    return SessionRecorder(SessionStore(config.session_settings().sessions_table), archive_store())
+    settings = config.session_settings()
+    store = SessionStore(settings.sessions_table)
+    announcer = SessionAnnouncer(store, settings.event_bus_name) if settings.event_bus_name else None
+    return SessionRecorder(store, archive_store(), announcer)
 
 
 @cache
@@ -225,8 +229,23 @@ def foreign(detail: WebhookDetail, *, consumer: str) -> bool:
 
 
 def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
-    """The recordings consumer's record handler, wired."""
+    """The recordings consumer's record handler, wired. A legacy update without a meeting id is
+    first placed in its session through the REST API (``shared.session.attribution``)."""
     from shared.archive.recordings import archive_and_report
+    from shared.session.attribution import awaits_attribution, take_in_legacy_update, uploaded
+    from shared.session.intake import take_in_event
+
+    if awaits_attribution(detail):
+        resolved = take_in_legacy_update(
+            detail,
+            client=realtimekit(),
+            take_in=lambda d: take_in_event(
+                d, store=archive_store(), recorder=session_recorder(), defer_legacy=False
+            ),
+        )
+        if resolved is None or not uploaded(resolved):
+            return []
+        detail = resolved
 
     if foreign(detail, consumer="recordings"):
         return []

@@ -23,7 +23,14 @@ from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalNames, ProvisionedResources, provision_resources
 from local.standin import RealtimeKitStandin
-from local.standin_rest import StandinRecording, StandinRestState, StandinSession, install, sample_recording
+from local.standin_rest import (
+    StandinParticipant,
+    StandinRecording,
+    StandinRestState,
+    StandinSession,
+    install,
+    sample_recording,
+)
 from shared import wiring
 from shared.fanout.routing import ROUTES
 from tests.integration.conftest import MotoStack
@@ -98,6 +105,7 @@ def cli_env(standin: RealtimeKitStandin, monkeypatch: pytest.MonkeyPatch) -> Ite
     standin.rest_routes.clear()
     with standin.log.lock:
         standin.log.requests.clear()
+        standin.log.queries.clear()
     rest = StandinRestState(api_token=TOKEN)
     install(standin, rest)
     names = LocalNames()
@@ -166,8 +174,10 @@ def add_session(
     summary: bool = True,
     chat: bool = True,
     status: str = "ENDED",
+    participants: bool = False,
 ) -> StandinSession:
-    """A session RealtimeKit still retains, with the sample meeting's files."""
+    """A session RealtimeKit still retains, with the sample meeting's files (and, with
+    ``participants``, the sample's people in ``GET /sessions/{id}/participants``)."""
     started = started_at or datetime(2026, 6, 3, 10, tzinfo=UTC)
     for name, (data, content_type) in MEETING.files().items():
         env.standin.host_file(name, data, content_type)
@@ -182,6 +192,18 @@ def add_session(
         summary_file="summary.md" if summary else None,
         chat_file="chat.csv" if chat else None,
     )
+    if participants:
+        session.participants = [
+            StandinParticipant(
+                id=person.peer_ids[peer],
+                display_name=person.name,
+                user_id=person.user_id,
+                custom_participant_id=person.custom_participant_id,
+                joined_at=started + timedelta(seconds=joined),
+                left_at=started + timedelta(seconds=left),
+            )
+            for person, peer, joined, left in MEETING.stints()
+        ]
     env.rest.sessions[session_id] = session
     if recording:
         recording_id = f"rec-{session_id}"
