@@ -383,8 +383,8 @@ def replay(
 @json_option
 def redrive(target: TargetFactory, queue: str | None, dry_run: bool, as_json: bool) -> None:
     """Move dead-lettered messages back to their source queue (QUEUE: sessions, recordings,
-    transcripts, summaries, chat, reconcile...; default: every queue). On AWS: SQS's own message
-    move task, with its progress until it finishes."""
+    transcripts, summaries, chat, reconcile, reconcile-schedule...; default: every queue). On AWS:
+    SQS's own message move task, with its progress until it finishes."""
     from cli.queues import redrive_command
 
     result = redrive_command(target(), queue, dry_run=dry_run, as_json=as_json, echo=click.echo)

@@ -23,7 +23,13 @@ from botocore.exceptions import ClientError
 
 from cli.errors import CliError
 from cli.target import Target
+from shared.fanout.routing import RECONCILE, ROUTES
 from shared.session.store import SessionStore
+
+# The reconcile schedule's target DLQ (stacks with a schedule): a sweep EventBridge could not run.
+# Its source queue is the reconcile queue, whose function runs a sweep for each redriven one.
+RECONCILE_SCHEDULE = "reconcile-schedule"
+QUEUE_NAMES = (*(route.name for route in ROUTES), RECONCILE.name, RECONCILE_SCHEDULE)
 
 RECEIVE_VISIBILITY_SECONDS = 60  # long enough to send and delete one batch
 RECEIVE_WAIT_SECONDS = 2  # long polling: a receive waits this long for messages before answering empty

@@ -20,7 +20,7 @@ from cli.errors import CliError
 from cli.options import DEFAULT_STACK_NAME, ENDPOINT_ENV
 from local.names import REGION as LOCAL_REGION
 from local.names import WEBHOOK_PATH, LocalNames
-from shared.fanout.routing import ROUTES
+from shared.fanout.routing import RECONCILE, ROUTES
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5000"  # `meeting-vault dev --aws-port` default
 DEFAULT_LOCAL_WEBHOOK_URL = f"http://127.0.0.1:8080{WEBHOOK_PATH}"  # `meeting-vault dev --port` default
@@ -198,6 +198,13 @@ def stack_target(
 
     queue_urls = {r.name: need(f"{output_label(r.name)}QueueUrl") for r in ROUTES}
     dlq_urls = {r.name: need(f"{output_label(r.name)}DeadLetterQueueUrl") for r in ROUTES}
+    # The reconcile route and its schedule's DLQ (stacks deployed before these outputs lack them).
+    if "ReconcileQueueUrl" in outputs and "ReconcileDeadLetterQueueUrl" in outputs:
+        queue_urls[RECONCILE.name] = outputs["ReconcileQueueUrl"]
+        dlq_urls[RECONCILE.name] = outputs["ReconcileDeadLetterQueueUrl"]
+        if "ReconcileScheduleDeadLetterQueueUrl" in outputs:
+            queue_urls["reconcile-schedule"] = outputs["ReconcileQueueUrl"]
+            dlq_urls["reconcile-schedule"] = outputs["ReconcileScheduleDeadLetterQueueUrl"]
     queue_urls, dlq_urls = queues_of(outputs, queue_urls, dlq_urls)
     return Target(
         description=f"stack {stack_name} ({cloudformation.meta.region_name})",

@@ -12,6 +12,14 @@ from constructs import Construct
 
 from infra.bedrock_access import BedrockModel, invoke_model_statements
 from infra.event_bus import WebhookEventBus
+from infra.grants import (
+    IDEMPOTENCY_ACTIONS,
+    SESSION_READER_ACTIONS,
+    SESSION_WRITER_ACTIONS,
+    grant_archive,
+    grant_key_use,
+    grant_table,
+)
 from infra.ingest_api import IngestApi
 from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
@@ -23,6 +31,7 @@ from infra.reconcile import ReconcileSweep
 from infra.search import SearchIndex
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
+from infra.tagging import tag_everything
 from infra.waf import WebhookFirewall
 from infra.workers import ConsumerWorker, Workers
 from shared.archive.keys import RAW_EVENT_KEY_PATTERNS
@@ -63,8 +72,11 @@ class MeetingVaultStack(Stack):
             use_kms=settings.archive_encryption == "kms",
             retention_days=settings.retention_days,
             noncurrent_version_retention_days=settings.noncurrent_version_retention_days,
+            artifact_retention=settings.artifact_retention,
+            object_lock_days=settings.object_lock_days,
         )
-        self.events = WebhookEventBus(self, "Events")
+        self.events = WebhookEventBus(self, "Events", encryption_key=self.storage.archive_key)
+        tag_everything(self, settings.stack_name, settings.extra_tags)
         self.session_archived = (
             SessionArchivedTopic(self, "Notifications", bus=self.events.bus)
             if settings.session_archived_topic
@@ -88,6 +100,8 @@ class MeetingVaultStack(Stack):
             throttle_rate_limit=settings.throttle_rate_limit,
             throttle_burst_limit=settings.throttle_burst_limit,
             log_level=settings.log_level,
+            create_account_role=settings.create_api_gateway_account_role,
+            reserved_concurrency=settings.ingest_reserved_concurrency,
             environment=self._ingest_environment(),
         )
         # Session files: the recorder sends rebuild requests here (docs/rebuilds.md).
@@ -113,6 +127,8 @@ class MeetingVaultStack(Stack):
             packaging=packaging,
             environment_of={route.name: self._consumer_environment(route.name) for route in ROUTES},
             log_level=settings.log_level,
+            max_concurrency_of={route.name: settings.max_concurrency_of(route.name) for route in ROUTES},
+            encryption_key=self.storage.archive_key,
         )
         self.reconcile = ReconcileSweep(
             self,
@@ -123,6 +139,8 @@ class MeetingVaultStack(Stack):
             delay_seconds=settings.reconcile_delay_seconds,
             schedule_minutes=settings.reconcile_schedule_minutes,
             log_level=settings.log_level,
+            max_concurrency=settings.max_concurrency_of("reconcile"),
+            encryption_key=self.storage.archive_key,
         )
         self.live_relay = LiveRelay(
             self,
@@ -151,9 +169,15 @@ class MeetingVaultStack(Stack):
             self,
             "Monitoring",
             consumers=[*self.workers.consumers.values(), self.rebuilds.consumer, self.reconcile.consumer],
+            extra_dead_letter_queues=(
+                {"ReconcileSchedule": self.reconcile.schedule_dead_letter_queue}
+                if self.reconcile.schedule_dead_letter_queue is not None
+                else {}
+            ),
             ingest_function=self.ingest.function,
             api=self.ingest.api,
             alarm_email=settings.alarm_email,
+            access_logs=self.ingest.access_logs,
         )
 
         self._grant()
@@ -237,14 +261,17 @@ class MeetingVaultStack(Stack):
         }
 
     def _grant(self) -> None:
+        """Action by action: see ``infra.grants`` (and tests/infra/test_permissions.py)."""
         storage = self.storage
+        key = storage.archive_key
         # The sweep reads session records and RealtimeKit's API, and publishes to the bus; it
         # writes nothing itself (the consumers archive what it enqueues).
         reconcile = self.reconcile.function
         self.events.bus.grant_put_events_to(reconcile)
-        storage.sessions_table.grant_read_data(reconcile)
+        grant_table(reconcile, storage.sessions_table, SESSION_READER_ACTIONS)
         # Writes only the session's "announced" marker (session.archived once per state).
-        storage.sessions_table.grant(reconcile, "dynamodb:PutItem", "dynamodb:DeleteItem")
+        grant_table(reconcile, storage.sessions_table, ("dynamodb:PutItem", "dynamodb:DeleteItem"))
+        grant_key_use(reconcile, key)
         self.api_token_secret.grant_read(reconcile)
         self.rebuilds.queue.grant_send_messages(reconcile)
         # The rebuilds consumer writes the derived files and the rebuild state, and asks again
@@ -263,15 +290,16 @@ class MeetingVaultStack(Stack):
             storage.archive_bucket.grant_put(self.ingest.function, pattern)
         for name, consumer in self.workers.consumers.items():
             function = consumer.function
-            # Archive writes are puts of deterministic keys; nothing of ours deletes objects.
-            storage.archive_bucket.grant_read(function)
-            storage.archive_bucket.grant_put(function)
-            storage.sessions_table.grant_read_write_data(function)
+            # Only the consumers that download through shared.archive.transfer ever delete (an
+            # object whose assembled size is wrong); the sessions consumer never does.
+            grant_archive(function, storage.archive_bucket, transfers=name != SESSIONS.name)
+            grant_table(function, storage.sessions_table, SESSION_WRITER_ACTIONS)
+            grant_key_use(function, key)
             self.events.bus.grant_put_events_to(function)  # session.archived
             self.rebuilds.queue.grant_send_messages(function)
             if name == SESSIONS.name:
                 continue
-            storage.idempotency_table.grant_read_write_data(function)
+            grant_table(function, storage.idempotency_table, IDEMPOTENCY_ACTIONS)
             self.api_token_secret.grant_read(function)
 
     def _summary_environment(self, route_name: str) -> dict[str, str]:
@@ -364,29 +392,13 @@ class MeetingVaultStack(Stack):
                 findings=[f"Resource::<{table_arn}.Arn>/index/*"],
             )
             if function is self.reconcile.function:
-                table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
-                acknowledge(
-                    role,
-                    "IAM5",
-                    "CDK's grant_read_data on the sessions table adds its (unused) index ARNs; the "
-                    "sweep only queries the table's own items (and puts one marker item).",
-                    findings=[f"Resource::<{table_arn}.Arn>/index/*"],
-                )
                 continue
             acknowledge(
                 role,
                 "IAM5",
-                "Archive objects are keyed per meeting and session, unknown in advance, so object "
-                "grants cover the archive bucket's keys; the action wildcards are CDK's grant_read/"
-                "grant_put sets on that one bucket (Get*/List* to read manifests, Abort* to clean up "
-                "failed multipart uploads).",
-                findings=[
-                    f"Resource::<{bucket_logical_id}.Arn>/*",
-                    "Action::s3:GetObject*",
-                    "Action::s3:GetBucket*",
-                    "Action::s3:List*",
-                    "Action::s3:Abort*",
-                ],
+                "Archive objects are keyed per meeting and session, unknown in advance, so the object "
+                "actions (listed one by one in infra.grants) cover the archive bucket's keys.",
+                findings=[f"Resource::<{bucket_logical_id}.Arn>/*"],
             )
             acknowledge(
                 role,
@@ -429,12 +441,21 @@ class MeetingVaultStack(Stack):
         outputs["RebuildsFunctionName"] = (self.rebuilds.function.function_name, "rebuilds consumer")
         outputs["IngestFunctionName"] = (self.ingest.function.function_name, "ingest function")
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
+        outputs["ReconcileQueueUrl"] = (
+            self.reconcile.queue.queue_url,
+            "reconcile queue (meeting.ended, delayed)",
+        )
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")
         outputs["RelayTableName"] = (self.live_relay.table.table_name, "live relays")
         outputs["RelayStateMachineArn"] = (
             self.live_relay.state_machine.state_machine_arn,
             "live relay chain",
         )
+        if self.reconcile.schedule_dead_letter_queue is not None:
+            outputs["ReconcileScheduleDeadLetterQueueUrl"] = (
+                self.reconcile.schedule_dead_letter_queue.queue_url,
+                "scheduled sweeps EventBridge could not run",
+            )
         outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
         if self.session_archived is not None:
             outputs["SessionArchivedTopicArn"] = (

@@ -12,6 +12,7 @@ from typing import Any
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_sqs as sqs
@@ -19,7 +20,7 @@ from constructs import Construct
 
 from infra.lambda_defaults import FunctionSpec, LambdaPackaging, python_function
 from infra.nag import acknowledge
-from shared.fanout.routing import DLQ_RETENTION_DAYS, ConsumerRoute
+from shared.fanout.routing import DLQ_RETENTION_DAYS, QUEUE_RETENTION_DAYS, ConsumerRoute
 
 # EventBridge pattern fields that ``events.EventPattern`` spells in snake case.
 _PATTERN_FIELDS = {
@@ -56,6 +57,14 @@ def _with_null_matchers(value: Any) -> Any:
     return value
 
 
+def queue_encryption(key: kms.IKey | None) -> dict[str, Any]:
+    """SSE-SQS by default (EventBridge can send to it without a key policy); the customer key in
+    archiveEncryption=kms mode (``infra.encryption`` lets EventBridge use it)."""
+    if key is None:
+        return {"encryption": sqs.QueueEncryption.SQS_MANAGED}
+    return {"encryption": sqs.QueueEncryption.KMS, "encryption_master_key": key}
+
+
 @dataclass(frozen=True)
 class Consumer:
     route: ConsumerRoute
@@ -79,13 +88,15 @@ class ConsumerWorker(Construct):
         environment: Mapping[str, str],
         log_level: str,
         delivery_delay_seconds: int = 0,  # hold each event back this long (SQS max 900 s)
+        max_concurrency: int | None = None,  # of the SQS event source; the route's default
+        encryption_key: kms.IKey | None = None,  # archiveEncryption=kms: the customer key
     ) -> None:
         super().__init__(scope, construct_id)
         self.route = route
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetters",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            **queue_encryption(encryption_key),
             enforce_ssl=True,
             retention_period=Duration.days(DLQ_RETENTION_DAYS),
         )
@@ -98,8 +109,9 @@ class ConsumerWorker(Construct):
         self.queue = sqs.Queue(
             self,
             "Queue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,  # SSE-SQS: EventBridge can send to it
+            **queue_encryption(encryption_key),
             enforce_ssl=True,
+            retention_period=Duration.days(QUEUE_RETENTION_DAYS),
             delivery_delay=Duration.seconds(delivery_delay_seconds) if delivery_delay_seconds else None,
             visibility_timeout=Duration.seconds(route.visibility_timeout_seconds),
             dead_letter_queue=sqs.DeadLetterQueue(
@@ -139,6 +151,7 @@ class ConsumerWorker(Construct):
                 self.queue,
                 batch_size=route.batch_size,
                 report_batch_item_failures=True,  # one bad record does not retry the whole batch
+                max_concurrency=max_concurrency or route.max_concurrency,
             )
         )
 
@@ -160,6 +173,8 @@ class Workers(Construct):
         packaging: LambdaPackaging,
         environment_of: Mapping[str, Mapping[str, str]],
         log_level: str,
+        max_concurrency_of: Mapping[str, int] | None = None,
+        encryption_key: kms.IKey | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.consumers: dict[str, Consumer] = {}
@@ -172,5 +187,7 @@ class Workers(Construct):
                 packaging=packaging,
                 environment=environment_of[route.name],
                 log_level=log_level,
+                max_concurrency=(max_concurrency_of or {}).get(route.name),
+                encryption_key=encryption_key,
             )
             self.consumers[route.name] = worker.consumer

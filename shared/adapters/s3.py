@@ -9,6 +9,8 @@ from typing import Any
 
 import boto3
 
+from shared.core.artifact_types import artifact_tagging
+
 
 @dataclass(frozen=True)
 class StoredObject:
@@ -51,6 +53,7 @@ class ArchiveStore:
             ContentType=content_type,
             ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
             Metadata={"sha256": digest.hexdigest(), **ascii_metadata(metadata or {})},
+            **artifact_tagging(key),  # artifact-type, for lifecycle rules per type
         )
         return StoredObject(key=key, size=len(data), sha256=digest.hexdigest(), content_type=content_type)
 

@@ -151,6 +151,24 @@ def archive_session_artifact_once() -> Once:
 
 
 @cache
+def sqs_client() -> Any:
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def retry_failed(event: dict[str, Any], response: dict[str, Any], route_name: str) -> dict[str, Any]:
+    """A consumer's batch response, after scheduling its failed records' next attempts."""
+    from shared.fanout.retry import defer_failed_records
+    from shared.fanout.routing import RECONCILE, ROUTES_BY_NAME
+
+    route = RECONCILE if route_name == RECONCILE.name else ROUTES_BY_NAME[route_name]
+    if response.get("batchItemFailures"):
+        defer_failed_records(event, response, sqs_client=sqs_client(), delays=route.retry_delays_seconds)
+    return response
+
+
+@cache
 def session_ownership() -> SessionOwnership:
     from shared.archive.ownership import SessionOwnership
 
@@ -158,6 +176,7 @@ def session_ownership() -> SessionOwnership:
 
 
 _CACHED = [
+    sqs_client,
     ingestor,
     session_ownership,
     archive_store,

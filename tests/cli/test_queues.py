@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -314,3 +315,66 @@ def test_redrive_with_empty_dlqs_says_so(env: Env) -> None:
     result = env.run("redrive")
     assert result.exit_code == 0
     assert result.output.splitlines()[-1] == "no dead-lettered messages: nothing to redrive"
+
+
+def with_reconcile_outputs(env: Env) -> str:
+    """A stack that also has the reconcile queue, its DLQ and the schedule's DLQ (as infra/stack.py
+    declares them); returns its name."""
+    sqs = env.stack.client("sqs")
+    urls = {
+        "ReconcileQueueUrl": sqs.create_queue(QueueName="mv-reconcile")["QueueUrl"],
+        "ReconcileDeadLetterQueueUrl": sqs.create_queue(QueueName="mv-reconcile-dlq")["QueueUrl"],
+        "ReconcileScheduleDeadLetterQueueUrl": sqs.create_queue(QueueName="mv-reconcile-schedule-dlq")[
+            "QueueUrl"
+        ],
+    }
+    outputs = {**env.outputs, **urls}
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    with warnings.catch_warnings():  # moto does not model the placeholder resource; it is not needed
+        warnings.simplefilter("ignore")
+        env.stack.client("cloudformation").create_stack(
+            StackName="WithReconcile", TemplateBody=json.dumps(template)
+        )
+    scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
+    sqs.send_message(QueueUrl=urls["ReconcileScheduleDeadLetterQueueUrl"], MessageBody=json.dumps(scheduled))
+    return "WithReconcile"
+
+
+def test_status_and_redrive_reach_the_reconcile_queues(env: Env) -> None:
+    from cli.queues import resolve_queue_names
+
+    assert resolve_queue_names("reconcile") == ["reconcile"]
+    assert resolve_queue_names("reconcile-schedule") == ["reconcile-schedule"]
+    stack = with_reconcile_outputs(env)
+
+    status = env.run("status", "--stack", stack)
+    assert status.exit_code == 0, status.output
+    table = status.output.split("\n\n")[0].splitlines()[2:]
+    rows = {line.split()[0]: line.split()[1:] for line in table}
+    assert list(rows) == [
+        "sessions",
+        "recordings",
+        "transcripts",
+        "summaries",
+        "chat",
+        "reconcile",
+        "reconcile-schedule",
+    ]
+    assert rows["reconcile"] == ["0", "0", "0"]
+    assert rows["reconcile-schedule"] == ["0", "0", "1"]  # a sweep EventBridge could not run
+
+    moved = env.run("redrive", "reconcile-schedule", "--stack", stack)
+    assert moved.exit_code == 0, moved.output
+    assert "reconcile-schedule: moved 1 of 1 messages" in moved.output
+    sqs = env.stack.client("sqs")
+    url = sqs.get_queue_url(QueueName="mv-reconcile")["QueueUrl"]
+    (message,) = sqs.receive_message(QueueUrl=url).get("Messages", [])
+    assert json.loads(message["Body"])["detail-type"] == "Scheduled Event"  # the function sweeps for it
+
+    # a stack without them (deployed before) still works and names only what it has
+    result = env.run("redrive", "reconcile")
+    assert result.exit_code == 1
+    assert "no queue 'reconcile'" in result.stderr

@@ -246,6 +246,7 @@ def test_every_queue_denies_plain_http(synthesized: Synthesized) -> None:
         ]
         for queue in (consumer.queue, consumer.dead_letter_queue)
     }
+    queue_ids.add(synthesized.logical_id(synthesized.stack.reconcile.schedule_dead_letter_queue))
     denied: set[str] = set()
     for resource in synthesized.template.find_resources("AWS::SQS::QueuePolicy").values():
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
@@ -438,9 +439,10 @@ def test_sessions_consumer_gets_bucket_and_sessions_table_only(synthesized: Synt
         synthesized, role_logical_id(synthesized, stack.workers.consumers["sessions"].function)
     )
     actions = _actions(statements)
-    assert {"s3:PutObject", "s3:GetObject*", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions
+    assert {"s3:PutObject", "s3:GetObject", "dynamodb:PutItem", "dynamodb:UpdateItem"} <= actions
     assert not {a for a in actions if a.startswith("secretsmanager:")}
-    assert "s3:DeleteObject*" not in actions
+    assert not {a for a in actions if a.startswith("s3:Delete")}  # it never deletes
+    assert not {"dynamodb:DeleteItem", "dynamodb:Scan"} & actions
     table_arns = _resources_of(statements, "dynamodb:PutItem")
     assert get_att_arn(synthesized.logical_id(stack.storage.idempotency_table)) not in table_arns
     assert get_att_arn(synthesized.logical_id(stack.storage.sessions_table)) in table_arns
@@ -453,8 +455,10 @@ def test_downloading_consumers_get_tables_and_the_token_secret(synthesized: Synt
         synthesized, role_logical_id(synthesized, stack.workers.consumers[name].function)
     )
     actions = _actions(statements)
-    assert {"s3:PutObject", "s3:GetObject*", "secretsmanager:GetSecretValue"} <= actions
-    assert "s3:DeleteObject*" not in actions
+    assert {"s3:PutObject", "s3:GetObject", "secretsmanager:GetSecretValue"} <= actions
+    # DeleteObject (a wrong-size multipart result) but never an object version: the bucket is versioned
+    assert {a for a in actions if a.startswith("s3:Delete")} == {"s3:DeleteObject"}
+    assert "dynamodb:Scan" not in actions
     table_arns = _resources_of(statements, "dynamodb:PutItem")
     for table in (stack.storage.sessions_table, stack.storage.idempotency_table):
         assert get_att_arn(synthesized.logical_id(table)) in table_arns
@@ -543,7 +547,7 @@ def test_kms_option_encrypts_the_archive_with_a_rotating_key(synthesized_with_op
     statements = policy_statements_of_role(
         synth, role_logical_id(synth, synth.stack.workers.consumers["recordings"].function)
     )
-    assert get_att_arn(key_id) in _resources_of(statements, "kms:GenerateDataKey*")
+    assert get_att_arn(key_id) in _resources_of(statements, "kms:GenerateDataKey")
 
 
 def test_existing_secret_is_referenced_not_created(synthesized_with_options: Synthesized) -> None:
