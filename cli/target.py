@@ -233,7 +233,12 @@ def queues_of(
     """The routes' queues first, then every other ``<Name>QueueUrl`` / ``<Name>DeadLetterQueueUrl``
     output (a DLQ without a queue output is still watched; redrive then moves to its source)."""
     queues, dlqs = dict(queue_urls), dict(dlq_urls)
+    known = {
+        name.replace("-", "") for name in [*queues, *dlqs]
+    }  # "reconcile-schedule" is ReconcileSchedule...
     for key, value in sorted(outputs.items()):
+        if key.removesuffix("DeadLetterQueueUrl").removesuffix("QueueUrl").lower() in known:
+            continue
         if key.endswith("DeadLetterQueueUrl"):
             dlqs.setdefault(key.removesuffix("DeadLetterQueueUrl").lower(), value)
         elif key.endswith("QueueUrl"):

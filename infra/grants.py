@@ -34,15 +34,11 @@ ARCHIVE_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectTagging", "s3:PutObject",
 # Only for the consumers that download through ``shared.archive.transfer`` (multipart uploads).
 ARCHIVE_TRANSFER_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject")
 ARCHIVE_BUCKET_ACTIONS = ("s3:ListBucket",)
-# DeleteItem: only the "announced" marker's release after a failed session.archived publish
-# (shared.session.store.release_announcement, a conditional delete of that one item).
-SESSION_WRITER_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:Query",
-    "dynamodb:DeleteItem",
-)
+SESSION_WRITER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+# The functions that announce session.archived (the rebuilds consumer, the sweep): DeleteItem only
+# to release the "announced" marker after a failed publish (shared.session.store.release_announcement,
+# a conditional delete of that one item).
+SESSION_ANNOUNCER_ACTIONS = (*SESSION_WRITER_ACTIONS, "dynamodb:DeleteItem")
 SESSION_READER_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 KMS_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
@@ -57,8 +53,15 @@ def grant_archive(function: lambda_.IFunction, bucket: s3.IBucket, *, transfers:
 
 
 def grant_table(function: lambda_.IFunction, table: dynamodb.ITableV2, actions: tuple[str, ...]) -> None:
-    """``actions`` on the table's own items (no index ARNs: nothing of ours queries an index)."""
+    """``actions`` on the table's own items (no index ARNs; ``grant_index_query`` names one index)."""
     function.add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=[table.table_arn]))
+
+
+def grant_index_query(function: lambda_.IFunction, table: dynamodb.ITableV2, index_name: str) -> None:
+    """Query on one index of the table (the sweep finds sessions whose rebuild is overdue)."""
+    function.add_to_role_policy(
+        iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{index_name}"])
+    )
 
 
 def grant_key_use(function: lambda_.IFunction, key: kms.IKey | None) -> None:

@@ -14,9 +14,11 @@ from infra.bedrock_access import BedrockModel, invoke_model_statements
 from infra.event_bus import WebhookEventBus
 from infra.grants import (
     IDEMPOTENCY_ACTIONS,
+    SESSION_ANNOUNCER_ACTIONS,
     SESSION_READER_ACTIONS,
     SESSION_WRITER_ACTIONS,
     grant_archive,
+    grant_index_query,
     grant_key_use,
     grant_table,
 )
@@ -37,6 +39,7 @@ from infra.workers import ConsumerWorker, Workers
 from shared.archive.keys import RAW_EVENT_KEY_PATTERNS
 from shared.fanout.routing import REBUILDS, ROUTES, SESSIONS, TRANSCRIPTS
 from shared.ingest.settings import REALTIMEKIT_API_BASE_URL
+from shared.session.store import PENDING_INDEX
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -274,12 +277,14 @@ class MeetingVaultStack(Stack):
         grant_key_use(reconcile, key)
         self.api_token_secret.grant_read(reconcile)
         self.rebuilds.queue.grant_send_messages(reconcile)
+        grant_index_query(reconcile, storage.sessions_table, PENDING_INDEX)  # overdue rebuilds
         # The rebuilds consumer writes the derived files and the rebuild state, and asks again
         # (its own queue) when the record moved on while it worked.
         rebuilder = self.rebuilds.function
-        storage.archive_bucket.grant_read(rebuilder)
-        storage.archive_bucket.grant_put(rebuilder)
-        storage.sessions_table.grant_read_write_data(rebuilder)
+        grant_archive(rebuilder, storage.archive_bucket, transfers=False)
+        grant_table(rebuilder, storage.sessions_table, SESSION_ANNOUNCER_ACTIONS)
+        grant_key_use(rebuilder, key)
+        self.events.bus.grant_put_events_to(rebuilder)  # session.archived, once the files settle
         self.rebuilds.queue.grant_send_messages(rebuilder)
         # The ingest function publishes; it reads the token secret (a meeting lookup when a body names
         # another app id) and may put raw bodies too large for the bus under events/ prefixes only

@@ -298,24 +298,19 @@ class SessionStore:
         """The session's listing items, one per index partition (``shared.session.listing``)."""
         row = json.dumps(summary.row, ensure_ascii=False, separators=(",", ":"))
         pk = _pk(summary.meeting_id, summary.session_id)
-        requests = [
-            {
-                "PutRequest": {
-                    "Item": {
-                        "pk": {"S": pk},
-                        "sk": {"S": sk},
-                        LIST_PK: {"S": partition},
-                        LIST_KEY: {"S": summary.list_key},
-                        "listState": {"S": summary.state},
-                        "row": {"S": row},
-                    }
-                }
-            }
-            for sk, partition in summary.partitions().items()
-        ]
-        pending: dict[str, Any] = {self.table_name: requests}
-        while pending:
-            pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        # One PutItem each (a handful): no function's role allows BatchWriteItem, which can delete too.
+        for sk, partition in summary.partitions().items():
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": pk},
+                    "sk": {"S": sk},
+                    LIST_PK: {"S": partition},
+                    LIST_KEY: {"S": summary.list_key},
+                    "listState": {"S": summary.state},
+                    "row": {"S": row},
+                },
+            )
 
     def summary_row(self, meeting_id: str, session_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(

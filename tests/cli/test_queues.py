@@ -346,12 +346,13 @@ def with_reconcile_outputs(env: Env) -> str:
 def test_status_and_redrive_reach_the_reconcile_queues(env: Env) -> None:
     from cli.queues import resolve_queue_names
 
-    assert resolve_queue_names("reconcile") == ["reconcile"]
-    assert resolve_queue_names("reconcile-schedule") == ["reconcile-schedule"]
+    dlqs = {"reconcile": "q1", "reconcile-schedule": "q2", "sessions": "q3"}
+    assert resolve_queue_names("reconcile", dlqs) == ["reconcile"]
+    assert resolve_queue_names("reconcile-schedule", dlqs) == ["reconcile-schedule"]
     stack = with_reconcile_outputs(env)
 
     status = env.run("status", "--stack", stack)
-    assert status.exit_code == 0, status.output
+    assert status.exit_code == 1, status.output  # unhealthy: a dead-lettered scheduled sweep
     table = status.output.split("\n\n")[0].splitlines()[2:]
     rows = {line.split()[0]: line.split()[1:] for line in table}
     assert list(rows) == [

@@ -29,14 +29,14 @@ from botocore.exceptions import ClientError
 from local.lambda_runtime import Handler, invoke, load_handler
 from local.names import LocalNames
 from shared import wiring
-from shared.fanout.routing import INGEST_HANDLER, RECONCILE, ROUTES
+from shared.fanout.routing import INGEST_HANDLER, REBUILDS, RECONCILE, ROUTES
 from tests.infra.conftest import Synthesized
 from tests.reliability.conftest import servers  # noqa: F401 - the loopback servers of the harness
 from tests.reliability.harness import FILE_PATHS, Pipeline, Servers, running_pipeline
 from tests.support.aws_calls import ACCOUNT, REGION, AwsCall, CallRecorder, RolePolicies
 
 NAMES = LocalNames()  # the harness's resource names
-FUNCTIONS = ("ingest", *(route.name for route in ROUTES), RECONCILE.name)
+FUNCTIONS = ("ingest", *(route.name for route in ROUTES), RECONCILE.name, REBUILDS.name)
 # What the event source mappings do with the role (Lambda polls the queue, not the handler).
 EVENT_SOURCE_ACTIONS = {
     "sqs:ReceiveMessage",
@@ -159,7 +159,7 @@ def local_arns(synthesized: Synthesized) -> dict[str, str]:
             f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{NAMES.api_token_secret}"
         ),
     }
-    for consumer in [*stack.workers.consumers.values(), stack.reconcile.consumer]:
+    for consumer in [*stack.workers.consumers.values(), stack.reconcile.consumer, stack.rebuilds.consumer]:
         name = consumer.route.name
         arns[synthesized.logical_id(consumer.queue)] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{NAMES.queue(name)}"
         arns[synthesized.logical_id(consumer.dead_letter_queue)] = (
@@ -173,6 +173,7 @@ def function_ids(synthesized: Synthesized) -> dict[str, str]:
     ids = {"ingest": synthesized.logical_id(stack.ingest.function)}
     ids |= {name: synthesized.logical_id(c.function) for name, c in stack.workers.consumers.items()}
     ids[RECONCILE.name] = synthesized.logical_id(stack.reconcile.function)
+    ids[REBUILDS.name] = synthesized.logical_id(stack.rebuilds.function)
     return ids
 
 

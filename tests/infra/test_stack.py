@@ -289,7 +289,8 @@ def test_consumer_function_settings_come_from_the_route(
 
 def test_every_function_has_the_house_defaults(synthesized: Synthesized) -> None:
     functions = synthesized.template.find_resources("AWS::Lambda::Function")
-    assert len(functions) == 1 + len(ROUTES) + 2  # ingest, the consumers, rebuilds, the reconcile sweep
+    # ingest, the consumers, rebuilds, the reconcile sweep, the live relay
+    assert len(functions) == 1 + len(ROUTES) + 3
     layer_id = next(iter(synthesized.template.find_resources("AWS::Lambda::LayerVersion")))
     for logical_id, function in functions.items():
         props = function["Properties"]
@@ -399,7 +400,15 @@ def test_sessions_table_has_the_listing_index_the_cli_and_local_mode_use(synthes
                 {"AttributeName": SESSION_INDEX.sort_key, "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "ALL"},
-        }
+        },
+        {  # sessions whose rebuild is pending (shared.session.store), for the sweep
+            "IndexName": "pending-rebuilds",
+            "KeySchema": [
+                {"AttributeName": "pending_shard", "KeyType": "HASH"},
+                {"AttributeName": "pending_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
     ]
     defined = {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
     assert defined[SESSION_INDEX.partition_key] == "S"
