@@ -16,7 +16,6 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
-    ProfileNotFound,
 )
 
 from shared.core.exceptions import (
@@ -32,15 +31,11 @@ class CliError(MeetingVaultError):
     """A problem the operator can fix; its message is shown as is."""
 
 
-def describe(error: BaseException, *, local: bool | None = None) -> str | None:
-    """The one line for a known error, or None for a bug (which keeps its traceback). ``local``:
-    the command targets local mode (True), a deployed stack (False), or nothing yet (None); hints
-    about `meeting-vault dev` are only given for local mode."""
+def describe(error: BaseException) -> str | None:
+    """The one line for a known error, or None for a bug (which keeps its traceback)."""
     match error:
         case CliError():
             return str(error)
-        case ProfileNotFound():
-            return f"{error}: check ~/.aws/config, or pass another --profile"
         case NoCredentialsError() | PartialCredentialsError():
             return (
                 "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
@@ -49,10 +44,10 @@ def describe(error: BaseException, *, local: bool | None = None) -> str | None:
         case NoRegionError():
             return "no AWS region: pass --region or set AWS_REGION"
         case EndpointConnectionError():
-            where = error.kwargs.get("endpoint_url", "the AWS endpoint")
-            if local:
-                return f"cannot reach {where}: is `meeting-vault dev` running (see its --aws-port)?"
-            return f"cannot reach {where}: check the network, --region and AWS_ENDPOINT_URL"
+            return (
+                f"cannot reach {error.kwargs.get('endpoint_url', 'the AWS endpoint')}: "
+                "for local mode, is `meeting-vault dev` running?"
+            )
         case ClientError():
             info = error.response.get("Error", {})
             return (
@@ -85,9 +80,7 @@ class OperatorGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:  # the CLI's one boundary: known errors become one line
-            from cli.options import TARGET_META
-
-            line = describe(error, local=ctx.meta.get(TARGET_META))
+            line = describe(error)
             if line is None:
                 raise
             raise click.ClickException(line.splitlines()[0] if line else type(error).__name__) from error

@@ -105,9 +105,7 @@ class SpeakerTimelineEntry(SeedModel):
 
 class ChatMessageData(SeedModel):
     text: str
-    # Seed: "everyone" | "only_bot". A private message carries its recipient's id instead (a
-    # documented deviation: the seed's bot-centred values have no place for a person).
-    to: str = Field(min_length=1)
+    to: Literal["everyone", "only_bot"]
 
 
 class ParticipantEvent(SeedModel):
