@@ -12,9 +12,10 @@ from shared.ingest.envelope import EVENT_SOURCE, WebhookDetail
 
 
 class EventPublisher:
-    def __init__(self, bus_name: str, client: Any = None) -> None:
+    def __init__(self, bus_name: str, client: Any = None, *, source: str = EVENT_SOURCE) -> None:
         self._bus_name = bus_name
         self._client = client
+        self._source = source  # "meeting-bot" for the bot endpoint
 
     @property
     def client(self) -> Any:
@@ -26,7 +27,7 @@ class EventPublisher:
         """One PutEvents entry; returns the event id, or raises ``PublishError`` unless stored."""
         entry = {
             "EventBusName": self._bus_name,
-            "Source": EVENT_SOURCE,
+            "Source": self._source,
             "DetailType": detail.detail_type,
             "Detail": detail.to_json(),
         }

@@ -92,7 +92,39 @@ CHAT = ConsumerRoute(
     batch_size=5,
 )
 
-ROUTES: tuple[ConsumerRoute, ...] = (SESSIONS, RECORDINGS, TRANSCRIPTS, SUMMARIES, CHAT)
+# The meeting-bot source (shared.sources.meeting_bot): its own bus source, two consumers.
+BOT_SOURCE = "meeting-bot"
+BOT_AUDIO_POINTER = "audio_chunk.stored"
+BOT_EVENTS = ConsumerRoute(
+    name="botevents",
+    description="meeting-bot events (not audio pointers): raw archive, session record, normalized files",
+    handler_module="functions.meeting_bot_events.handler",
+    event_pattern={"source": [BOT_SOURCE], "detail-type": [{"anything-but": [BOT_AUDIO_POINTER]}]},
+    timeout_seconds=60,
+    memory_mb=512,
+    batch_size=10,
+)
+BOT_AUDIO = ConsumerRoute(
+    name="botaudio",
+    description="meeting-bot audio chunk pointers, and the quiet-period timers the consumer sends "
+    "itself (delayed messages): assemble each stream into a WAV file",
+    handler_module="functions.meeting_bot_audio.handler",
+    event_pattern={"source": [BOT_SOURCE], "detail-type": [BOT_AUDIO_POINTER]},
+    # A 2-hour stream is 72,000 chunk GETs (16 in parallel) and a 230 MB multipart upload.
+    timeout_seconds=900,
+    memory_mb=1024,
+    batch_size=10,
+)
+
+ROUTES: tuple[ConsumerRoute, ...] = (
+    SESSIONS,
+    RECORDINGS,
+    TRANSCRIPTS,
+    SUMMARIES,
+    CHAT,
+    BOT_EVENTS,
+    BOT_AUDIO,
+)
 ROUTES_BY_NAME = {route.name: route for route in ROUTES}
 
 # Not a webhook consumer: meeting.ended reaches its queue with a delivery delay (SQS allows at most
@@ -114,3 +146,5 @@ RECONCILE_DEFAULT_SCHEDULE_MINUTES = 60
 INGEST_HANDLER = "functions.ingest.handler.handler"
 INGEST_TIMEOUT_SECONDS = 10
 INGEST_MEMORY_MB = 512
+BOT_INGEST_HANDLER = "functions.meeting_bot_ingest.handler.handler"
+BOT_WEBHOOK_PATH = "/webhooks/meeting-bot"

@@ -55,7 +55,7 @@ from shared.normalize.seed_models import (
     seconds_between,
 )
 
-TranscriptFormat = Literal["realtimekit_csv", "dyte_csv", "realtimekit_json"]
+TranscriptFormat = Literal["realtimekit_csv", "dyte_csv", "realtimekit_json", "meeting_bot"]
 # What relative time 0 is: the session start, or (absolute source times, session start unknown)
 # the first utterance.
 TimeBase = Literal["session_start", "first_utterance"]
