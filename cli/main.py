@@ -40,11 +40,38 @@ def main() -> None:
     help="PEM public key that verifies webhook signatures. Default: the local dev key pair in .meeting-vault/.",
 )
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
-def dev(port: int, aws_port: int, public_key_file: Path | None, verbose: bool) -> None:
+@click.option(
+    "--bot-token",
+    envvar="MEETING_VAULT_BOT_TOKEN",
+    metavar="TOKEN",
+    help="Query token of /webhooks/meeting-bot (?token=...). Default: generated and printed.",
+)
+@click.option(
+    "--bot-secret",
+    envvar="MEETING_VAULT_BOT_SECRET",
+    metavar="whsec_...",
+    help="Signing secret of /webhooks/meeting-bot (webhook-signature). Default: generated and printed.",
+)
+def dev(
+    port: int,
+    aws_port: int,
+    public_key_file: Path | None,
+    verbose: bool,
+    bot_token: str | None,
+    bot_secret: str | None,
+) -> None:
     """Run the whole pipeline locally until Ctrl-C (moto plays AWS)."""
     from local.dev import run_dev
 
-    run_dev(port=port, aws_port=aws_port, public_key_file=public_key_file, verbose=verbose, echo=click.echo)
+    run_dev(
+        port=port,
+        aws_port=aws_port,
+        public_key_file=public_key_file,
+        verbose=verbose,
+        echo=click.echo,
+        bot_token=bot_token,
+        bot_secret=bot_secret,
+    )
 
 
 @main.command()

@@ -13,8 +13,33 @@ from local.signing import DEFAULT_KEY_DIR, WebhookSigner
 from local.stack import LocalSettings, LocalStack
 
 
+def dev_bot_credentials(token: str | None, secret: str | None) -> tuple[str, str]:
+    """The given token and signing secret, or fresh random ones (printed at start)."""
+    import base64
+    import secrets
+
+    from shared.sources.meeting_bot.auth import signing_key
+
+    if secret is not None:
+        try:
+            signing_key(secret)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--bot-secret") from error
+    return (
+        token or secrets.token_urlsafe(24),
+        secret or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+    )
+
+
 def run_dev(
-    *, port: int, aws_port: int, public_key_file: Path | None, verbose: bool, echo: Callable[[str], None]
+    *,
+    port: int,
+    aws_port: int,
+    public_key_file: Path | None,
+    verbose: bool,
+    echo: Callable[[str], None],
+    bot_token: str | None = None,
+    bot_secret: str | None = None,
 ) -> None:
     if public_key_file is not None:
         pem = public_key_file.read_text()
@@ -22,8 +47,14 @@ def run_dev(
     else:
         pem = WebhookSigner.local_dev().public_pem()
         key_note = f"{DEFAULT_KEY_DIR}/dev-webhook-public-key.pem (sign with {DEFAULT_KEY_DIR}/dev-webhook-signing-key.pem)"
+    token, secret = dev_bot_credentials(bot_token, bot_secret)
     settings = LocalSettings(
-        port=port, aws_port=aws_port, public_key_pem=pem, log_level="INFO" if verbose else "WARNING"
+        port=port,
+        aws_port=aws_port,
+        public_key_pem=pem,
+        log_level="INFO" if verbose else "WARNING",
+        bot_tokens=(token,),
+        bot_signing_secrets=(secret,),
     )
     stack = LocalStack(settings)
     try:
@@ -37,6 +68,8 @@ def run_dev(
     echo(f"AWS endpoint:  {stack.aws_endpoint}  (any credentials, region us-east-1)")
     echo(f"bucket:        {stack.names.bucket}")
     echo(f"public key:    {key_note}")
+    echo(f"bot endpoint:  {stack.bot_webhook_url_with_token()}")
+    echo(f"bot secret:    {secret}{'' if bot_secret else '  (generated; --bot-secret to choose)'}")
     echo("Ctrl-C to stop.")
     try:
         stop.wait()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 REGION = "us-east-1"
 WEBHOOK_PATH = "/webhooks/realtimekit"
+BOT_WEBHOOK_PATH = "/webhooks/meeting-bot"
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class LocalNames:
     @property
     def api_token_secret(self) -> str:
         return f"{self.prefix}/realtimekit-api-token"
+
+    @property
+    def bot_credentials_secret(self) -> str:
+        return f"{self.prefix}/meeting-bot-credentials"
 
     def queue(self, route_name: str) -> str:
         return f"{self.prefix}-{route_name}"

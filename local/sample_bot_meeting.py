@@ -195,10 +195,8 @@ class SampleBotMeeting:
             self.participant_event("leave", maya, 9.5),
             self.frame(maya, 10.2),  # inside the 10-20 s sampling window's first half second: kept
             self.frame(maya, 10.7),  # the same window: not kept
-            {
-                "event": "bot.custom_signal",
-                "data": {"bot": {"id": self.bot_id, "metadata": {}}, "recording": {"id": self.recording_id}},
-            },
+            # An event this version does not know: kept raw, counted, forwarded.
+            self._envelope("bot.custom_signal", {"note": "not in seed 000"}, "custom"),
         ]
         for relative, pcm in self.mixed_chunks():
             out.append(self.audio_chunk(relative, pcm))

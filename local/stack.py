@@ -20,10 +20,10 @@ from moto.server import ThreadedMotoServer
 
 from local.apigw import LocalApiGateway
 from local.lambda_runtime import load_handler
-from local.names import REGION, WEBHOOK_PATH, LocalNames
+from local.names import BOT_WEBHOOK_PATH, REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
 from shared import wiring
-from shared.fanout.routing import DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
+from shared.fanout.routing import BOT_AUDIO, BOT_INGEST_HANDLER, DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
 
 log = logging.getLogger("meeting_vault.local")
 
@@ -39,6 +39,9 @@ class LocalSettings:
     realtimekit_api_token: str = "local-token"  # noqa: S105 - a placeholder for the stand-in, not a secret
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
+    # The meeting-bot endpoint's credentials (``meeting-vault dev --bot-token/--bot-secret``).
+    bot_tokens: tuple[str, ...] = ("local-bot-token",)
+    bot_signing_secrets: tuple[str, ...] = ()
 
 
 class LocalStack:
@@ -71,7 +74,10 @@ class LocalStack:
         wiring.reset()
         self.provision()
         self._gateway = LocalApiGateway(
-            load_handler(INGEST_HANDLER), host=self.settings.host, port=self.settings.port
+            load_handler(INGEST_HANDLER),
+            host=self.settings.host,
+            port=self.settings.port,
+            routes={BOT_WEBHOOK_PATH: ("meeting-bot-ingest", load_handler(BOT_INGEST_HANDLER))},
         )
         self._gateway.start()
         sqs = self.client("sqs")
@@ -122,6 +128,17 @@ class LocalStack:
         assert self._gateway is not None, "start() first"
         return f"{self._gateway.base_url}{WEBHOOK_PATH}"
 
+    @property
+    def bot_webhook_url(self) -> str:
+        """The meeting-bot endpoint, without its token (``bot_webhook_url_with_token`` adds it)."""
+        assert self._gateway is not None, "start() first"
+        return f"{self._gateway.base_url}{BOT_WEBHOOK_PATH}"
+
+    def bot_webhook_url_with_token(self) -> str:
+        from urllib.parse import quote
+
+        return f"{self.bot_webhook_url}?token={quote(self.settings.bot_tokens[0])}"
+
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]
             service,
@@ -154,7 +171,10 @@ class LocalStack:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
+            "BOT_CREDENTIALS_SECRET_ARN": self.names.bot_credentials_secret,
         }
+        if BOT_AUDIO.name in self.queue_urls:
+            env["BOT_AUDIO_QUEUE_URL"] = self.queue_urls[BOT_AUDIO.name]
         if self.settings.public_key_pem:
             env["WEBHOOK_PUBLIC_KEY_PEM"] = self.settings.public_key_pem
         if self.settings.public_key_url:
@@ -179,6 +199,19 @@ class LocalStack:
             self.client, self.names, api_token=self.settings.realtimekit_api_token
         )
         self.queue_urls, self.dlq_urls = resources.queue_urls, resources.dlq_urls
+        from shared.sources.meeting_bot.auth import BotCredentials
+        from shared.sources.meeting_bot.credentials import credentials_to_json
+
+        credentials = BotCredentials(
+            signing_secrets=self.settings.bot_signing_secrets, tokens=self.settings.bot_tokens
+        )
+        self.client("secretsmanager").create_secret(
+            Name=self.names.bot_credentials_secret, SecretString=credentials_to_json(credentials)
+        )
+        # The audio consumer sends its quiet-period timers to its own queue: known only now.
+        self._saved_env.setdefault("BOT_AUDIO_QUEUE_URL", os.environ.get("BOT_AUDIO_QUEUE_URL"))
+        os.environ["BOT_AUDIO_QUEUE_URL"] = self.queue_urls[BOT_AUDIO.name]
+        wiring.reset()
 
     # -- observation -------------------------------------------------------------------------
     def queue_depths(self) -> dict[str, dict[str, int]]:
@@ -187,7 +220,11 @@ class LocalStack:
         for route in ROUTES:
             attrs = sqs.get_queue_attributes(
                 QueueUrl=self.queue_urls[route.name],
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
             )["Attributes"]
             dlq = sqs.get_queue_attributes(
                 QueueUrl=self.dlq_urls[route.name], AttributeNames=["ApproximateNumberOfMessages"]
@@ -195,6 +232,8 @@ class LocalStack:
             depths[route.name] = {
                 "visible": int(attrs["ApproximateNumberOfMessages"]),
                 "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+                # Timers (the bot audio consumer's delayed messages) are pending work too.
+                "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
                 "dlq": int(dlq["ApproximateNumberOfMessages"]),
             }
         return depths
@@ -206,7 +245,7 @@ class LocalStack:
         while True:
             depths = self.queue_depths()
             busy = any(p.busy for p in self.pollers)
-            pending = sum(d["visible"] + d["in_flight"] for d in depths.values())
+            pending = sum(d["visible"] + d["in_flight"] + d.get("delayed", 0) for d in depths.values())
             now = time.monotonic()
             if pending == 0 and not busy:
                 quiet_since = quiet_since or now
