@@ -48,9 +48,16 @@ class _Seen:
     event: BotEvent
     digest: str
 
+    @property
+    def content(self) -> str:
+        """Digest of what the event says (name and inner data), not of its envelope: the ids
+        and the order of the files do not depend on endpoint or resource ids."""
+        text = json.dumps([self.event.event, self.event.inner], sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
     def order(self) -> tuple[Any, ...]:
         relative = self.event.relative
-        return (relative is None, relative or 0.0, self.event.participant_id or 0, self.digest)
+        return (relative is None, relative or 0.0, self.event.participant_id or 0, self.content)
 
 
 def seed_participant(raw: dict[str, Any] | None) -> dict[str, Any]:
@@ -144,7 +151,7 @@ def build_bot_outputs(facts: SessionFacts, *, keep_partial: bool = False) -> Bot
             chat = {"text": data.get("text"), "to": data.get("to")}
         events_doc.append(
             {
-                "id": f"{action}-{s.digest[:16]}",
+                "id": f"{action}-{s.content[:16]}",
                 "action": action,
                 "participant": seed_participant(s.event.participant),
                 "timestamp": _stamp(s.event.relative, None, s.event.absolute),
@@ -212,7 +219,7 @@ def build_bot_outputs(facts: SessionFacts, *, keep_partial: bool = False) -> Bot
             "application/x-subrip; charset=utf-8",
         )
 
-    first = min(seen, key=lambda s: s.digest, default=None)
+    first = min(seen, key=lambda s: s.content, default=None)
     bot = first.event.envelope.get("bot") if first else None
     recording = first.event.envelope.get("recording") if first else None
     artifacts = sorted(facts.artifacts, key=lambda a: a.name)
