@@ -15,6 +15,7 @@ from infra.event_bus import WebhookEventBus
 from infra.ingest_api import IngestApi
 from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
+from infra.meeting_bot import MeetingBotEndpoint
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.reconcile import ReconcileSweep
@@ -22,7 +23,7 @@ from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
 from infra.waf import WebhookFirewall
 from infra.workers import Workers
-from shared.fanout.routing import ROUTES, SESSIONS, TRANSCRIPTS
+from shared.fanout.routing import BOT_AUDIO, BOT_EVENTS, ROUTES, SESSIONS, TRANSCRIPTS
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -71,6 +72,16 @@ class MeetingVaultStack(Stack):
             max_body_bytes=settings.max_body_bytes,
             throttle_rate_limit=settings.throttle_rate_limit,
             throttle_burst_limit=settings.throttle_burst_limit,
+            log_level=settings.log_level,
+        )
+        self.meeting_bot = MeetingBotEndpoint(
+            self,
+            "MeetingBot",
+            api=self.ingest.api,
+            bus=self.events.bus,
+            archive_bucket=self.storage.archive_bucket,
+            packaging=packaging,
+            frame_interval_seconds=settings.bot_frame_interval_seconds,
             log_level=settings.log_level,
         )
         self.workers = Workers(
@@ -147,6 +158,12 @@ class MeetingVaultStack(Stack):
         }
         if route_name == SESSIONS.name:
             return environment
+        if route_name in (BOT_EVENTS.name, BOT_AUDIO.name):
+            return {
+                **environment,
+                "BOT_AUDIO_QUIET_SECONDS": str(settings.bot_audio_quiet_seconds),
+                "BOT_KEEP_PARTIAL_TRANSCRIPTS": "true" if settings.bot_keep_partial_transcripts else "false",
+            }
         return {
             **environment,
             "IDEMPOTENCY_TABLE": storage.idempotency_table.table_name,
@@ -179,13 +196,23 @@ class MeetingVaultStack(Stack):
         self.api_token_secret.grant_read(reconcile)
         # The ingest function only publishes: no S3, no tables, no secret.
         self.events.bus.grant_put_events_to(self.ingest.function)
+        # The bot endpoint publishes, reads its credentials, and writes raw media and raw bodies.
+        bot_ingest = self.meeting_bot.function
+        self.events.bus.grant_put_events_to(bot_ingest)
+        self.meeting_bot.credentials.grant_read(bot_ingest)
+        storage.archive_bucket.grant_put(bot_ingest, "meetings/*")
+        storage.archive_bucket.grant_put(bot_ingest, "unattributed/*")
+        # The bot audio consumer's quiet-period timers are delayed messages to its own queue.
+        audio = self.workers.consumers[BOT_AUDIO.name]
+        audio.function.add_environment("BOT_AUDIO_QUEUE_URL", audio.queue.queue_url)
+        audio.queue.grant_send_messages(audio.function)
         for name, consumer in self.workers.consumers.items():
             function = consumer.function
             # Archive writes are puts of deterministic keys; nothing of ours deletes objects.
             storage.archive_bucket.grant_read(function)
             storage.archive_bucket.grant_put(function)
             storage.sessions_table.grant_read_write_data(function)
-            if name == SESSIONS.name:
+            if name in (SESSIONS.name, BOT_EVENTS.name, BOT_AUDIO.name):
                 continue
             storage.idempotency_table.grant_read_write_data(function)
             self.api_token_secret.grant_read(function)
@@ -223,6 +250,7 @@ class MeetingVaultStack(Stack):
     def _acknowledge_function_role_findings(self) -> None:
         functions = [
             self.ingest.function,
+            self.meeting_bot.function,
             *(c.function for c in self.workers.consumers.values()),
             self.reconcile.function,
         ]
@@ -247,6 +275,28 @@ class MeetingVaultStack(Stack):
                 findings=["Resource::*"],
             )
             if function is self.ingest.function:
+                continue
+            if function is self.meeting_bot.function:
+                acknowledge(
+                    role,
+                    "IAM5",
+                    "The bot endpoint writes chunk, frame and raw-body objects under the archive's "
+                    "meetings/ and unattributed/ prefixes, keyed by meeting and recording ids unknown "
+                    "in advance; the action wildcard is CDK's grant_put set (Abort* cleans up uploads).",
+                    findings=[
+                        f"Resource::<{bucket_logical_id}.Arn>/meetings/*",
+                        f"Resource::<{bucket_logical_id}.Arn>/unattributed/*",
+                        "Action::s3:Abort*",
+                    ],
+                )
+                if self.storage.archive_key is not None:
+                    acknowledge(
+                        role,
+                        "IAM5",
+                        "CDK's bucket grants add these KMS action families on the archive bucket's "
+                        "own key only, which SSE-KMS puts need.",
+                        findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+                    )
                 continue
             if function is self.reconcile.function:
                 table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
@@ -286,6 +336,14 @@ class MeetingVaultStack(Stack):
         storage = self.storage
         outputs: dict[str, tuple[str, str]] = {
             "WebhookUrl": (self.ingest.webhook_url, "Give this URL to RealtimeKit (POST /webhooks)"),
+            "BotWebhookUrl": (
+                self.meeting_bot.url,
+                "Meeting-bot real-time endpoint (add ?token=<token from BotCredentialsSecretArn>)",
+            ),
+            "BotCredentialsSecretArn": (
+                self.meeting_bot.credentials.secret_arn,
+                "Meeting-bot token and secrets",
+            ),
             "ArchiveBucketName": (storage.archive_bucket.bucket_name, "The archive"),
             "AccessLogBucketName": (storage.access_log_bucket.bucket_name, "S3 server access logs"),
             "SessionsTableName": (storage.sessions_table.table_name, "Session records"),

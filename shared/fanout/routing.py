@@ -94,12 +94,14 @@ CHAT = ConsumerRoute(
 
 # The meeting-bot source (shared.sources.meeting_bot): its own bus source, two consumers.
 BOT_SOURCE = "meeting-bot"
+# Audio chunk pointers come from their own source: the bot events consumer never sees them.
+BOT_MEDIA_SOURCE = "meeting-bot.media"
 BOT_AUDIO_POINTER = "audio_chunk.stored"
 BOT_EVENTS = ConsumerRoute(
     name="botevents",
     description="meeting-bot events (not audio pointers): raw archive, session record, normalized files",
     handler_module="functions.meeting_bot_events.handler",
-    event_pattern={"source": [BOT_SOURCE], "detail-type": [{"anything-but": [BOT_AUDIO_POINTER]}]},
+    event_pattern={"source": [BOT_SOURCE]},
     timeout_seconds=60,
     memory_mb=512,
     batch_size=10,
@@ -109,7 +111,7 @@ BOT_AUDIO = ConsumerRoute(
     description="meeting-bot audio chunk pointers, and the quiet-period timers the consumer sends "
     "itself (delayed messages): assemble each stream into a WAV file",
     handler_module="functions.meeting_bot_audio.handler",
-    event_pattern={"source": [BOT_SOURCE], "detail-type": [BOT_AUDIO_POINTER]},
+    event_pattern={"source": [BOT_MEDIA_SOURCE], "detail-type": [BOT_AUDIO_POINTER]},
     # A 2-hour stream is 72,000 chunk GETs (16 in parallel) and a 230 MB multipart upload.
     timeout_seconds=900,
     memory_mb=1024,

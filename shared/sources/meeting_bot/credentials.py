@@ -23,9 +23,11 @@ def credentials_from_json(text: str) -> BotCredentials:
     document = json.loads(text)
     if not isinstance(document, dict):
         raise ValueError("the bot credentials secret must be a JSON object")
-    tokens = document.get("tokens") or []
+    tokens = list(document.get("tokens") or [])
+    if document.get("token"):  # the token the stack generates
+        tokens.append(document["token"])
     secrets = document.get("signingSecrets") or []
-    if not all(isinstance(v, str) and v for v in [*tokens, *secrets]):
+    if not isinstance(secrets, list) or not all(isinstance(v, str) and v for v in [*tokens, *secrets]):
         raise ValueError("tokens and signingSecrets must be lists of non-empty strings")
     return BotCredentials(signing_secrets=tuple(secrets), tokens=tuple(tokens))
 

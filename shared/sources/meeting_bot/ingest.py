@@ -75,6 +75,7 @@ class BotIngestor:
         *,
         credentials: CredentialSource,
         publisher: Publisher,
+        audio_publisher: Publisher,
         media: MediaWriter,
         max_body_bytes: int,
         max_bus_body_bytes: int,
@@ -84,6 +85,7 @@ class BotIngestor:
     ) -> None:
         self._credentials = credentials
         self._publisher = publisher
+        self._audio_publisher = audio_publisher  # bus source "meeting-bot.media"
         self._media = media
         self._max_body_bytes = max_body_bytes
         self._max_bus_body_bytes = max_bus_body_bytes
@@ -209,7 +211,7 @@ class BotIngestor:
         key = chunk_key(meeting_id, session_id, stream, relative)
         self._media.put(key, data, content_type="audio/L16;rate=16000;channels=1", metadata=metadata)
         pointer = {"key": key, "stream": stream, "relative": relative, "bytes": len(data)}
-        self._publisher.publish(_pointer(detail, AUDIO_CHUNK_STORED, pointer))
+        self._audio_publisher.publish(_pointer(detail, AUDIO_CHUNK_STORED, pointer))
         return BotAck("audio_chunk", event.event, meeting_id, session_id, auth, digest, key)
 
     def _store_raw(self, detail: WebhookDetail, auth: str) -> BotAck:
@@ -253,7 +255,7 @@ def bot_ingestor_from_settings() -> BotIngestor:
     from shared.adapters.eventbridge import EventPublisher
     from shared.sources.meeting_bot.credentials import SecretCredentials
     from shared.sources.meeting_bot.media_store import MediaStore
-    from shared.sources.meeting_bot.payloads import SOURCE
+    from shared.sources.meeting_bot.payloads import MEDIA_SOURCE, SOURCE
     from shared.sources.meeting_bot.settings import bot_ingest_settings
 
     settings = bot_ingest_settings()
@@ -262,6 +264,7 @@ def bot_ingestor_from_settings() -> BotIngestor:
             settings.credentials_secret, ttl_seconds=settings.credentials_cache_seconds
         ),
         publisher=EventPublisher(settings.event_bus_name, source=SOURCE),
+        audio_publisher=EventPublisher(settings.event_bus_name, source=MEDIA_SOURCE),
         media=MediaStore(settings.archive_bucket),
         max_body_bytes=settings.max_body_bytes,
         max_bus_body_bytes=settings.max_bus_body_bytes,

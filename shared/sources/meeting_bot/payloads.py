@@ -17,6 +17,7 @@ from shared.archive.keys import is_safe_id
 from shared.normalize.seed_models import parse_iso
 
 SOURCE = "meeting-bot"
+MEDIA_SOURCE = "meeting-bot.media"  # audio chunk pointers (bus source of their own)
 PARTICIPANT_EVENT_PREFIX = "participant_events."
 PARTICIPANT_ACTIONS = (
     "join",
