@@ -10,11 +10,10 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.archive.keys import is_safe_id
-from shared.normalize.seed_models import parse_iso
 
 SOURCE = "meeting-bot"
 MEDIA_SOURCE = "meeting-bot.media"  # audio chunk pointers (bus source of their own)
@@ -45,6 +44,16 @@ MIXED_STREAM = "mixed"
 
 class BadMediaError(ValueError):
     """A media body without a decodable buffer or a relative time."""
+
+
+def parse_iso(text: str) -> datetime | None:
+    """ISO 8601 (``Z`` or an offset; naive = UTC), or None. Here rather than from
+    ``shared.normalize``, whose import the ack path's cold start should not pay."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _dict(value: Any) -> dict[str, Any]:
