@@ -209,6 +209,18 @@ def get(target: TargetFactory, session: str, out: Path) -> None:
     help="PEM key that signs webhook replays. Default: the local dev key in .meeting-vault/.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be replayed; send nothing.")
+@click.option(
+    "--bot-recording",
+    type=click.Path(exists=True, path_type=Path),
+    help="A recorded meeting-bot session (.jsonl, or a folder of .json bodies) to POST to the bot endpoint.",
+)
+@click.option(
+    "--bot-url",
+    metavar="URL",
+    help="The bot endpoint (default: the webhook URL's API, /webhooks/meeting-bot).",
+)
+@click.option("--bot-token", envvar="MEETING_VAULT_BOT_TOKEN", metavar="TOKEN", help="Send ?token=TOKEN.")
+@click.option("--bot-secret", envvar="MEETING_VAULT_BOT_SECRET", metavar="whsec_...", help="Sign each body.")
 def replay(
     target: TargetFactory,
     sessions_: tuple[str, ...],
@@ -219,8 +231,27 @@ def replay(
     via: str | None,
     private_key_file: Path | None,
     dry_run: bool,
+    bot_recording: Path | None,
+    bot_url: str | None,
+    bot_token: str | None,
+    bot_secret: str | None,
 ) -> None:
     """Send archived raw events (or JSON files) through the pipeline again, e.g. after a fix."""
+    if bot_recording is not None:
+        from cli.replay_bot import replay_bot_recording
+
+        bot = replay_bot_recording(
+            target(),
+            bot_recording,
+            url=bot_url,
+            token=bot_token,
+            secret=bot_secret,
+            dry_run=dry_run,
+            echo=click.echo,
+        )
+        if bot.failed:
+            sys.exit(1)
+        return
     from cli.replay import replay_command
 
     result = replay_command(

@@ -10,6 +10,7 @@ import random
 import time
 import wave
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -156,3 +157,29 @@ def test_shuffled_and_duplicated_deliveries_give_byte_identical_files(stack: Loc
         if path == "session.json":
             a = a.replace(b"rec-ordered", b"rec-shuffled")
         assert a == b, path
+
+
+def test_replay_sends_a_recorded_bot_session_and_changes_nothing(stack: LocalStack, tmp_path: Path) -> None:
+    from cli.replay_bot import replay_bot_recording
+    from cli.target import local_target
+
+    meeting = SampleBotMeeting(recording_id="rec-replayed")
+    recording = tmp_path / "bot-session.jsonl"
+    recording.write_bytes(b"\n".join(encode(body) for body in meeting.bodies()) + b"\n")
+    target = local_target(stack.aws_endpoint, webhook_url=stack.webhook_url)
+    lines: list[str] = []
+    first = replay_bot_recording(
+        target, recording, url=None, token=None, secret=None, dry_run=False, echo=lines.append
+    )
+    assert first.statuses == {202: len(meeting.bodies())}
+    wait_for(stack, meeting, "audio_mixed.wav")
+    wait_for(stack, meeting, "audio/101.wav")
+    stack.wait_idle(timeout=30)
+    before = session_files(stack, meeting)
+    again = replay_bot_recording(
+        target, recording, url=None, token=None, secret=SECRET, dry_run=False, echo=lines.append
+    )
+    assert again.failed == 0
+    time.sleep(2)  # let the re-started audio timers fire and re-assemble
+    stack.wait_idle(timeout=60)
+    assert session_files(stack, meeting) == before
