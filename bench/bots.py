@@ -96,9 +96,9 @@ def send_bot(url: str, bodies: list[bytes]) -> list[tuple[int, float]]:
     for index, body in enumerate(bodies):
         started = time.perf_counter()
         if index % 2:
-            status = post(url, body, signed_headers(SECRET, body, timestamp=int(time.time())))
+            status = post(url, body, signed_headers(SECRET, body, timestamp=int(time.time())), timeout=300)
         else:
-            status = post(f"{url}?token={TOKEN}", body, {"content-type": "application/json"})
+            status = post(f"{url}?token={TOKEN}", body, {"content-type": "application/json"}, timeout=300)
         results.append((status, time.perf_counter() - started))
     return results
 
@@ -108,7 +108,7 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def baseline_latencies(stack: LocalStack, signer: WebhookSigner, count: int = 200) -> list[float]:
+def baseline_latencies(stack: LocalStack, signer: WebhookSigner, count: int = 50) -> list[float]:
     """The RealtimeKit endpoint's ack latency in the same run: the ratio's denominator."""
     body = json.dumps(
         {
@@ -158,7 +158,7 @@ def main() -> None:
     lines = chunks // round(TRANSCRIPT_EVERY / CHUNK_SECONDS)
     with LocalStack(settings) as stack:
         baseline = baseline_latencies(stack, signer)
-        stack.wait_idle(timeout=120)
+        stack.wait_idle(timeout=args.timeout)
         all_bodies = [bot_bodies(bot, args.seconds) for bot in range(args.bots)]
         total = sum(len(b) for b in all_bodies)
         print(
