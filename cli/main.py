@@ -39,6 +39,19 @@ def main() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM public key that verifies webhook signatures. Default: the local dev key pair in .meeting-vault/.",
 )
+@click.option(
+    "--app-id",
+    "app_ids",
+    multiple=True,
+    metavar="ID",
+    help="RealtimeKit app id whose webhooks are accepted (repeatable). Default: the sample meeting's app.",
+)
+@click.option(
+    "--api-base-url",
+    metavar="URL",
+    help="RealtimeKit REST API (or the stand-in) to ask whether a meeting is yours when a webhook names "
+    "another app id. Without it a differing app id is refused (403).",
+)
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
 @click.option(
     "--bot-token",
@@ -56,6 +69,8 @@ def dev(
     port: int,
     aws_port: int,
     public_key_file: Path | None,
+    app_ids: tuple[str, ...],
+    api_base_url: str | None,
     verbose: bool,
     bot_token: str | None,
     bot_secret: str | None,
@@ -67,6 +82,8 @@ def dev(
         port=port,
         aws_port=aws_port,
         public_key_file=public_key_file,
+        app_ids=app_ids,
+        api_base_url=api_base_url,
         verbose=verbose,
         echo=click.echo,
         bot_token=bot_token,
@@ -75,12 +92,19 @@ def dev(
 
 
 @main.command()
+@click.option(
+    "--app-id",
+    "app_ids",
+    multiple=True,
+    metavar="ID",
+    help="RealtimeKit app id whose webhooks are accepted (repeatable). Default: the sample meeting's app.",
+)
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
-def demo(verbose: bool) -> None:
+def demo(app_ids: tuple[str, ...], verbose: bool) -> None:
     """Play a recorded sample meeting through a local pipeline and list what was archived."""
     from local.demo import run_demo
 
-    report = run_demo(echo=click.echo, log_level="INFO" if verbose else "WARNING")
+    report = run_demo(echo=click.echo, log_level="INFO" if verbose else "WARNING", app_ids=app_ids)
     failed = [(event, status) for event, status in report.deliveries if status != 202]
     if failed or report.dead_letters:
         click.echo(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cli.errors import CliError
 from cli.target import Target
 from shared.adapters.eventbridge import EventPublisher
-from shared.archive.keys import MEETINGS_PREFIX, is_safe_id, session_prefix
+from shared.archive.keys import FOREIGN_NOTE_SUFFIX, MEETINGS_PREFIX, is_safe_id, session_prefix
 from shared.ingest.envelope import build_detail
 
 if TYPE_CHECKING:
@@ -74,7 +74,9 @@ def event_keys(
             str(o["Key"])
             for page in paginator.paginate(Bucket=bucket, Prefix=prefix)
             for o in page.get("Contents", [])
-            if "/events/" in str(o["Key"]) and str(o["Key"]).endswith(".json")
+            if "/events/" in str(o["Key"])
+            and str(o["Key"]).endswith(".json")
+            and not str(o["Key"]).endswith(FOREIGN_NOTE_SUFFIX)
         )
         found.extend(listed)
     return list(dict.fromkeys(found))

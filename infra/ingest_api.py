@@ -34,6 +34,7 @@ class IngestApi(Construct):
         throttle_rate_limit: float,
         throttle_burst_limit: int,
         log_level: str,
+        environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function: lambda_.Function = python_function(
@@ -49,6 +50,7 @@ class IngestApi(Construct):
                     "EVENT_BUS_NAME": bus.event_bus_name,
                     "WEBHOOK_PUBLIC_KEY_URL": public_key_url,
                     "MAX_BODY_BYTES": str(max_body_bytes),
+                    **(environment or {}),
                 },
             ),
             packaging=packaging,

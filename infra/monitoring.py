@@ -34,6 +34,8 @@ REJECTION_REASONS = (
     "publish_failed",
     "not_found",
     "bad_encoding",
+    "foreign_app",
+    "app_check_unavailable",
 )
 KINDS = ("recordings", "transcripts", "summaries", "chat")  # consumers that archive artifacts
 
@@ -174,6 +176,14 @@ class Monitoring(Construct):
                     business("WebhookAccepted", "ingest"),
                     business("WebhookAcceptedUnparsed", "ingest"),
                     *(business(f"WebhookRejected_{reason}", "ingest") for reason in REJECTION_REASONS),
+                ],
+                # Tenancy, key outages and claim checks (docs/ingest.md).
+                right=[
+                    business("WebhookAppIdDiffersConfirmed", "ingest"),
+                    business("WebhookWithoutAppId", "ingest"),
+                    business("WebhookKeyStale", "ingest"),
+                    business("WebhookClaimChecked", "ingest"),
+                    *(business("DeliveryForeign", c.route.name) for c in consumers if c.route.name in KINDS),
                 ],
                 width=12,
             ),

@@ -31,6 +31,7 @@ CONTEXT_KEYS = (
     "stackName",
     "realtimekitAccountId",
     "realtimekitAppId",
+    "realtimekitAppIds",
     "apiTokenSecretName",
     "apiTokenSecretArn",
     "webhookPublicKeyUrl",
@@ -65,6 +66,9 @@ class DeploySettings(BaseModel):
     )
     realtimekit_account_id: str = Field(alias="realtimekitAccountId", min_length=1)
     realtimekit_app_id: str = Field(alias="realtimekitAppId", min_length=1)
+    # More apps whose webhooks this stack accepts (a stack serving several apps). The REST calls of
+    # the consumers go to realtimekitAppId; ingest accepts the union (docs/ingest.md, SECURITY.md).
+    realtimekit_app_ids: tuple[str, ...] | None = Field(default=None, alias="realtimekitAppIds")
     api_token_secret_name: str | None = Field(default=None, alias="apiTokenSecretName", min_length=1)
     api_token_secret_arn: str | None = Field(
         default=None, alias="apiTokenSecretArn", pattern=r"^arn:aws[a-z-]*:secretsmanager:"
@@ -131,6 +135,32 @@ class DeploySettings(BaseModel):
                 raise ValueError(f"{host!r} is not a host name or '*.domain' pattern")
         return hosts
 
+    @field_validator("realtimekit_app_ids", mode="before")
+    @classmethod
+    def _split_app_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+        return value
+
+    @field_validator("realtimekit_app_ids")
+    @classmethod
+    def _app_ids_not_empty(cls, ids: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if ids is None:
+            return None
+        if not ids:
+            raise ValueError(
+                "realtimekitAppIds is empty: list the RealtimeKit app ids whose webhooks this stack "
+                "accepts (comma-separated or a JSON list), or leave the key out to accept "
+                "realtimekitAppId's webhooks only"
+            )
+        for app_id in ids:
+            if not app_id or "," in app_id or len(app_id) > 128:
+                raise ValueError(f"{app_id!r} is not a RealtimeKit app id")
+        return ids
+
     @field_validator("retention_days", mode="before")
     @classmethod
     def _parse_json_map(cls, value: Any) -> Any:
@@ -155,6 +185,11 @@ class DeploySettings(BaseModel):
         return self
 
     @property
+    def accepted_app_ids(self) -> tuple[str, ...]:
+        """Every app id whose webhooks ingest accepts: realtimekitAppId first, then the list."""
+        return tuple(dict.fromkeys((self.realtimekit_app_id, *(self.realtimekit_app_ids or ()))))
+
+    @property
     def creates_placeholder_secret(self) -> bool:
         return not (self.api_token_secret_name or self.api_token_secret_arn)
 
@@ -162,6 +197,8 @@ class DeploySettings(BaseModel):
     def from_context(cls, get: Callable[[str], Any]) -> DeploySettings:
         """``get`` is ``app.node.try_get_context``; unknown keys are ignored (CDK adds its own)."""
         values = {key: value for key in CONTEXT_KEYS if (value := get(key)) not in (None, "")}
+        if get("realtimekitAppIds") == "":  # given, but empty: an error, not "not given"
+            values["realtimekitAppIds"] = ()
         return cls.from_mapping(values)
 
     @classmethod

@@ -23,7 +23,9 @@ from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
 from infra.waf import WebhookFirewall
 from infra.workers import Workers
+from shared.archive.keys import RAW_EVENT_KEY_PATTERNS
 from shared.fanout.routing import BOT_AUDIO, BOT_EVENTS, ROUTES, SESSIONS, TRANSCRIPTS
+from shared.ingest.settings import REALTIMEKIT_API_BASE_URL
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -73,6 +75,7 @@ class MeetingVaultStack(Stack):
             throttle_rate_limit=settings.throttle_rate_limit,
             throttle_burst_limit=settings.throttle_burst_limit,
             log_level=settings.log_level,
+            environment=self._ingest_environment(),
         )
         self.meeting_bot = MeetingBotEndpoint(
             self,
@@ -150,6 +153,18 @@ class MeetingVaultStack(Stack):
         )
         return secret
 
+    def _ingest_environment(self) -> dict[str, str]:
+        """The app binding (which apps' webhooks are accepted, and how to ask RealtimeKit about a
+        meeting whose body names another app id) and the claim-check bucket."""
+        settings = self.settings
+        return {
+            "REALTIMEKIT_APP_IDS": ",".join(settings.accepted_app_ids),
+            "REALTIMEKIT_ACCOUNT_ID": settings.realtimekit_account_id,
+            "REALTIMEKIT_API_TOKEN_SECRET_ARN": self.api_token_secret.secret_arn,
+            "REALTIMEKIT_API_BASE_URL": REALTIMEKIT_API_BASE_URL,
+            "ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,
+        }
+
     def _consumer_environment(self, route_name: str) -> dict[str, str]:
         storage, settings = self.storage, self.settings
         environment = {
@@ -194,8 +209,13 @@ class MeetingVaultStack(Stack):
         self.events.bus.grant_put_events_to(reconcile)
         storage.sessions_table.grant_read_data(reconcile)
         self.api_token_secret.grant_read(reconcile)
-        # The ingest function only publishes: no S3, no tables, no secret.
+        # The ingest function publishes; it reads the token secret (a meeting lookup when a body names
+        # another app id) and may put raw bodies too large for the bus under events/ prefixes only
+        # (claim checks). No reads, no deletes, no tables.
         self.events.bus.grant_put_events_to(self.ingest.function)
+        self.api_token_secret.grant_read(self.ingest.function)
+        for pattern in RAW_EVENT_KEY_PATTERNS:
+            storage.archive_bucket.grant_put(self.ingest.function, pattern)
         # The bot endpoint publishes, reads its credentials, and writes raw media and raw bodies.
         bot_ingest = self.meeting_bot.function
         self.events.bus.grant_put_events_to(bot_ingest)
@@ -275,6 +295,28 @@ class MeetingVaultStack(Stack):
                 findings=["Resource::*"],
             )
             if function is self.ingest.function:
+                acknowledge(
+                    role,
+                    "IAM5",
+                    "Claim checks: the ingest function may put raw webhook bodies too large for the bus "
+                    "under the events/ prefixes only (keys per meeting and session, unknown in "
+                    "advance); Abort* is part of CDK's grant_put set on those keys.",
+                    findings=[
+                        *(
+                            f"Resource::<{bucket_logical_id}.Arn>/{pattern}"
+                            for pattern in RAW_EVENT_KEY_PATTERNS
+                        ),
+                        "Action::s3:Abort*",
+                    ],
+                )
+                if self.storage.archive_key is not None:
+                    acknowledge(
+                        role,
+                        "IAM5",
+                        "CDK's bucket put grant adds these KMS action families on the archive bucket's "
+                        "own key only, which SSE-KMS uploads need.",
+                        findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+                    )
                 continue
             if function is self.meeting_bot.function:
                 acknowledge(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.sample_bot_meeting import SampleBotMeeting, encode, post, signed_headers
-from local.sample_meeting import SampleMeeting
+from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalSettings, LocalStack
 from local.standin import RealtimeKitStandin
@@ -152,7 +152,9 @@ def render_tree(objects: list[tuple[str, int]]) -> list[str]:
     return lines
 
 
-def run_demo(*, echo: Callable[[str], None] = print, log_level: str = "WARNING") -> DemoReport:
+def run_demo(
+    *, echo: Callable[[str], None] = print, log_level: str = "WARNING", app_ids: tuple[str, ...] = ()
+) -> DemoReport:
     signer = WebhookSigner.generate()
     # Created without summarize_on_end: the summary is the one the pipeline asks for (summary mode).
     meeting = SampleMeeting(summarize_on_end=False)
@@ -161,6 +163,7 @@ def run_demo(*, echo: Callable[[str], None] = print, log_level: str = "WARNING")
             public_key_url=standin.well_known_url,
             realtimekit_api_base=standin.api_base_url,
             log_level=log_level,
+            app_ids=app_ids or (SAMPLE_APP_ID,),
             bot_signing_secrets=(DEMO_BOT_SECRET,),
             extra_env={"BOT_AUDIO_QUIET_SECONDS": str(DEMO_BOT_QUIET_SECONDS)},
         )

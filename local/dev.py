@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from local.sample_meeting import SAMPLE_APP_ID
 from local.signing import DEFAULT_KEY_DIR, WebhookSigner
 from local.stack import LocalSettings, LocalStack
 
@@ -38,6 +39,8 @@ def run_dev(
     public_key_file: Path | None,
     verbose: bool,
     echo: Callable[[str], None],
+    app_ids: tuple[str, ...] = (),
+    api_base_url: str | None = None,
     bot_token: str | None = None,
     bot_secret: str | None = None,
 ) -> None:
@@ -53,6 +56,8 @@ def run_dev(
         aws_port=aws_port,
         public_key_pem=pem,
         log_level="INFO" if verbose else "WARNING",
+        app_ids=app_ids or (SAMPLE_APP_ID,),
+        realtimekit_api_base=api_base_url,
         bot_tokens=(token,),
         bot_signing_secrets=(secret,),
     )
@@ -68,6 +73,11 @@ def run_dev(
     echo(f"AWS endpoint:  {stack.aws_endpoint}  (any credentials, region us-east-1)")
     echo(f"bucket:        {stack.names.bucket}")
     echo(f"public key:    {key_note}")
+    echo(f"app ids:       {', '.join(settings.app_ids)}")
+    if api_base_url:
+        echo(f"RealtimeKit:   {api_base_url} (asked when a webhook names another app id)")
+    else:
+        echo("RealtimeKit:   none given: a webhook naming another app id is refused (403)")
     echo(f"bot endpoint:  {stack.bot_webhook_url_with_token()}")
     echo(f"bot secret:    {secret}{'' if bot_secret else '  (generated; --bot-secret to choose)'}")
     echo("Ctrl-C to stop.")

@@ -28,6 +28,11 @@ def generated_media(size: int, *, kind: str, seed: str) -> bytes:
     return (header + body)[:size]
 
 
+# The RealtimeKit app the sample meeting belongs to (``organizedBy.id`` / ``organizationId`` in its
+# webhooks): local mode's default ``--app-id``.
+SAMPLE_APP_ID = "c94c437b-592a-4a39-b9e2-47ef1451e43b"
+
+
 @dataclass(frozen=True)
 class Person:
     name: str
@@ -154,7 +159,7 @@ class SampleMeeting:
             "status": "LIVE",
             "createdAt": _iso(self.started_at - timedelta(minutes=5)),
             "startedAt": _iso(self.started_at),
-            "organizedBy": {"id": "c94c437b-592a-4a39-b9e2-47ef1451e43b", "name": "Example organization"},
+            "organizedBy": {"id": SAMPLE_APP_ID, "name": "Example organization"},
         }
         if ended:
             meeting["endedAt"] = _iso(self.ended_at)
@@ -180,7 +185,7 @@ class SampleMeeting:
             "recordingId": self.recording_id,
             "status": status,
             "meetingId": self.meeting_id,
-            "organizationId": "c94c437b-592a-4a39-b9e2-47ef1451e43b",
+            "organizationId": SAMPLE_APP_ID,
             "roomUUID": self.session_id,
             "startedTime": _iso(self.started_at + timedelta(seconds=2)),
             "outputFileName": "weekly-sync.mp4",

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from local.apigw import LocalApiGateway
 from local.lambda_runtime import load_handler
 from local.names import BOT_WEBHOOK_PATH, REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
+from local.sample_meeting import SAMPLE_APP_ID
 from shared import wiring
 from shared.fanout.routing import BOT_AUDIO, BOT_INGEST_HANDLER, DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
 
@@ -39,6 +41,8 @@ class LocalSettings:
     realtimekit_api_token: str = "local-token"  # noqa: S105 - a placeholder for the stand-in, not a secret
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
+    # The RealtimeKit apps whose webhooks ingest accepts (``--app-id``).
+    app_ids: tuple[str, ...] = (SAMPLE_APP_ID,)
     # The meeting-bot endpoint's credentials (``meeting-vault dev --bot-token/--bot-secret``).
     bot_tokens: tuple[str, ...] = ("local-bot-token",)
     bot_signing_secrets: tuple[str, ...] = ()
@@ -70,6 +74,10 @@ class LocalStack:
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         self.aws_endpoint = f"http://{host}:{port}"
+        # moto's server keeps its resources in the process's global backends: a stack started after
+        # another one in the same process (tests, a second demo) would find the first one's tables.
+        reset = urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST")  # noqa: S310
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - moto's server on loopback
         self._apply_environment()
         wiring.reset()
         self.provision()
@@ -163,6 +171,7 @@ class LocalStack:
             "REALTIMEKIT_API_TOKEN_SECRET_ARN": self.names.api_token_secret,
             "REALTIMEKIT_ACCOUNT_ID": "local-account",
             "REALTIMEKIT_APP_ID": "local-app",
+            "REALTIMEKIT_APP_IDS": ",".join(self.settings.app_ids),
             "DOWNLOAD_HOST_ALLOWLIST": "127.0.0.1,localhost",
             "DOWNLOAD_ALLOW_LOOPBACK": "true",
             "DOWNLOAD_ALLOW_HTTP": "true",

@@ -116,6 +116,8 @@ class StandinRestState:
     organization_id: str = "c94c437b-592a-4a39-b9e2-47ef1451e43b"
     recordings: dict[str, StandinRecording] = field(default_factory=dict)
     sessions: dict[str, StandinSession] = field(default_factory=dict)
+    # Meetings of this app besides those its sessions and recordings name (GET /meetings/{id}).
+    meetings: set[str] = field(default_factory=set)
     webhooks: dict[str, StandinWebhook] = field(default_factory=dict)
     summary_requests: list[str] = field(default_factory=list)  # session ids, one per POST
     rate_limit: RateLimit | None = None
@@ -210,6 +212,8 @@ class _RestApi:
         self, method: str, parts: list[str], query: dict[str, str], body: bytes
     ) -> Callable[[], Answer] | None:
         match method, parts:
+            case "GET", ["meetings", meeting_id]:
+                return lambda: self._get_meeting(meeting_id)
             case "GET", ["recordings"]:
                 return lambda: self._list_recordings(query)
             case "GET", ["recordings", recording_id]:
@@ -335,6 +339,28 @@ class _RestApi:
             "status": session.status,
             "type": "meeting",
         }
+
+    # -- meetings ----------------------------------------------------------------------------------
+    def _get_meeting(self, meeting_id: str) -> Answer:
+        """``GET /meetings/{id}``: the meetings this app knows (its sessions', its recordings')."""
+        state = self.state
+        known = (
+            meeting_id in state.meetings
+            or any(s.meeting_id == meeting_id for s in state.sessions.values())
+            or any(r.meeting_id == meeting_id for r in state.recordings.values())
+        )
+        if not known:
+            return _error(404, f"Meeting {meeting_id} not found")
+        session = next((s for s in state.sessions.values() if s.meeting_id == meeting_id), None)
+        return _ok(
+            {
+                "id": meeting_id,
+                "title": session.title if session else None,
+                "status": "ACTIVE",
+                "created_at": iso(session.started_at) if session else None,
+                "updated_at": iso(session.started_at) if session else None,
+            }
+        )
 
     def _get_session(self, session_id: str) -> Answer:
         session = self.state.sessions.get(session_id)

@@ -21,7 +21,7 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    wiring.archive_session_artifact(record.body.detail, expected=ChatSynced)
+    wiring.archive_session_artifact(wiring.detail_of(record), expected=ChatSynced)
 
 
 @logger.inject_lambda_context

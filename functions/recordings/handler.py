@@ -21,7 +21,7 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    wiring.archive_recording(record.body.detail)
+    wiring.archive_recording(wiring.detail_of(record))
 
 
 @logger.inject_lambda_context

@@ -23,7 +23,7 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    detail = record.body.detail
+    detail = wiring.detail_of(record)
     stored = take_in_event(detail, store=wiring.archive_store(), recorder=wiring.session_recorder())
     logger.info(
         "event taken in",

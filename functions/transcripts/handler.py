@@ -22,7 +22,7 @@ processor = BatchProcessor(
 
 @tracer.capture_method
 def record_handler(record: WebhookQueueRecord) -> None:
-    archive_transcript_and_summarize(record.body.detail)
+    archive_transcript_and_summarize(wiring.detail_of(record))
 
 
 @logger.inject_lambda_context

@@ -73,3 +73,12 @@ def event_key(
     ):
         return f"{session_prefix(meeting_id, session_id)}events/{file_name}"
     return f"{UNATTRIBUTED_PREFIX}/events/{file_name}"
+
+
+# Suffix of the note a consumer leaves beside a raw body it found foreign (``shared.archive.ownership``):
+# under ``events/`` but not a body, so replay skips it.
+FOREIGN_NOTE_SUFFIX = ".foreign.json"
+
+# Where ``event_key`` puts raw bodies: the only keys the ingest function may write (claim checks of
+# bodies too large for the bus, see ``shared.ingest.ack``). IAM patterns: ``*`` spans ``/``.
+RAW_EVENT_KEY_PATTERNS = (f"{MEETINGS_PREFIX}/*/sessions/*/events/*", f"{UNATTRIBUTED_PREFIX}/events/*")

@@ -4,7 +4,7 @@ Download URLs arrive inside webhook bodies and REST answers. Even signed ones mu
 into a proxy for the VPC, the instance metadata service (169.254.169.254) or anything else the Lambda
 can reach, so every URL (and every redirect hop) is checked here before a socket is opened:
 
-- scheme ``https`` (``http`` only when the policy allows it: local mode);
+- scheme ``https`` on port 443 (``http`` and other ports only when the policy allows them: local mode);
 - host in the allowlist: exact names, or ``*.suffix`` patterns that match any subdomain of ``suffix``;
 - every address the host resolves to is public: private, loopback, link-local, reserved, multicast,
   unspecified and shared (CGNAT) ranges are refused, loopback being allowed only in local mode.
@@ -29,15 +29,17 @@ Resolver = Callable[[str, int], Sequence[str]]
 
 ALLOWLIST_ENV = "DOWNLOAD_HOST_ALLOWLIST"
 
-# Where RealtimeKit (formerly Dyte) hands out recording / transcript / chat download URLs: its own
-# API and CDN hosts, the Cloudflare R2 buckets it stores artifacts in, and presigned S3 URLs for
-# accounts that store recordings in their own bucket. Override with DOWNLOAD_HOST_ALLOWLIST.
+# Where RealtimeKit hands out recording / transcript / summary / chat download URLs: its own hosts
+# and the Cloudflare R2 storage it keeps artifacts in (reference section 4: "stored via R2"). Nothing
+# else: ``*.amazonaws.com`` would match any S3 bucket and any EC2 host of anyone. A recording that
+# RealtimeKit uploads to your own bucket (``storage_config``) or a legacy Dyte host needs its exact
+# host added with the deploy setting ``downloadHostAllowlist`` (DOWNLOAD_HOST_ALLOWLIST), e.g.
+# ``my-bucket.s3.eu-west-1.amazonaws.com`` (docs/ingest.md, "Download allowlist").
 DEFAULT_ALLOWED_HOSTS: tuple[str, ...] = (
     "*.realtime.cloudflare.com",
     "*.r2.cloudflarestorage.com",
-    "*.dyte.io",
-    "*.amazonaws.com",
 )
+HTTPS_PORT = 443
 LOCAL_ALLOWED_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 
 
@@ -112,6 +114,7 @@ class UrlPolicy:
     allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
     allow_http: bool = False
     allow_loopback: bool = False
+    allow_any_port: bool = False  # production: https on 443 only
     resolver: Resolver = field(default=system_resolver, compare=False, repr=False)
 
     @classmethod
@@ -122,7 +125,9 @@ class UrlPolicy:
     @classmethod
     def local(cls, allowed_hosts: Iterable[str] = LOCAL_ALLOWED_HOSTS) -> UrlPolicy:
         """Local mode: plain http to loopback (the RealtimeKit stand-in, test servers)."""
-        return cls(allowed_hosts=tuple(allowed_hosts), allow_http=True, allow_loopback=True)
+        return cls(
+            allowed_hosts=tuple(allowed_hosts), allow_http=True, allow_loopback=True, allow_any_port=True
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], *, local: bool = False) -> UrlPolicy:
@@ -152,7 +157,9 @@ class UrlPolicy:
             raise DownloadRefused("download URL has no host")
         if not any(host_matches(host, pattern) for pattern in self.allowed_hosts):
             raise DownloadRefused(f"download host {host!r} is not in the allowlist")
-        port = port or (443 if scheme == "https" else 80)
+        port = port or (HTTPS_PORT if scheme == "https" else 80)
+        if port != HTTPS_PORT and not self.allow_any_port:
+            raise DownloadRefused(f"download URL port {port} is not allowed (https on {HTTPS_PORT} only)")
         try:
             literal: IPAddress | None = ipaddress.ip_address(host)
         except ValueError:

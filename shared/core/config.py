@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.core.exceptions import ConfigurationError
 
-# EventBridge takes at most 256 KB per entry; the detail carries the body twice (parsed and raw).
-MAX_BODY_BYTES_LIMIT = 100 * 1024
+# The ingest function reads its own settings without pydantic (``shared.ingest.settings``).
+from shared.ingest.settings import MAX_BODY_BYTES_LIMIT as MAX_BODY_BYTES_LIMIT
 
 
 class _Settings(BaseModel):
@@ -28,21 +28,6 @@ class _Settings(BaseModel):
             return cls.model_validate(dict(os.environ if environ is None else environ))
         except ValidationError as exc:
             raise ConfigurationError(f"{cls.__name__}: {exc}") from exc
-
-
-class IngestSettings(_Settings):
-    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
-    public_key_url: str | None = Field(default=None, alias="WEBHOOK_PUBLIC_KEY_URL")
-    public_key_pem: str | None = Field(default=None, alias="WEBHOOK_PUBLIC_KEY_PEM")
-    max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", ge=1024, le=MAX_BODY_BYTES_LIMIT)
-    key_cache_seconds: float = Field(default=3600, alias="PUBLIC_KEY_CACHE_SECONDS", gt=0)
-    key_min_refresh_seconds: float = Field(default=60, alias="PUBLIC_KEY_MIN_REFRESH_SECONDS", ge=0)
-
-    @model_validator(mode="after")
-    def _one_key_source(self) -> IngestSettings:
-        if not (self.public_key_url or self.public_key_pem):
-            raise ValueError("set WEBHOOK_PUBLIC_KEY_URL or WEBHOOK_PUBLIC_KEY_PEM")
-        return self
 
 
 class ArchiveSettings(_Settings):
@@ -66,11 +51,6 @@ class WorkerSettings(SessionSettings, DownloadSettings):
 
 
 @cache
-def ingest_settings() -> IngestSettings:
-    return IngestSettings.from_env()
-
-
-@cache
 def archive_settings() -> ArchiveSettings:
     return ArchiveSettings.from_env()
 
@@ -87,7 +67,6 @@ def worker_settings() -> WorkerSettings:
 
 def clear_settings_cache() -> None:
     """For tests and local mode, which change the environment between runs."""
-    ingest_settings.cache_clear()
     archive_settings.cache_clear()
     session_settings.cache_clear()
     worker_settings.cache_clear()

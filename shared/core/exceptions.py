@@ -46,6 +46,20 @@ class PublishError(IngestRejected):
     reason = "publish_failed"
 
 
+class ForeignAppError(IngestRejected):
+    """The body belongs to another RealtimeKit app than this stack's (final: nothing is stored)."""
+
+    status_code = 403
+    reason = "foreign_app"
+
+
+class AppCheckUnavailableError(IngestRejected):
+    """RealtimeKit could not say whether the meeting is this app's: the sender should retry."""
+
+    status_code = 503
+    reason = "app_check_unavailable"
+
+
 class UnsafeIdError(MeetingVaultError, ValueError):
     """An id that cannot be used as an S3 key segment."""
 

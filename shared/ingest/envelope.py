@@ -16,13 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.ingest.events import parse_event
+from shared.ingest.fields import EVENT_SOURCE as EVENT_SOURCE
+from shared.ingest.fields import MAX_JSON_DEPTH, UNPARSED_DETAIL_TYPE
 
-EVENT_SOURCE = "realtimekit"
-UNPARSED_DETAIL_TYPE = "webhook.unparsed"
 _DETAIL_TYPE_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-# Deeper JSON is kept as raw bytes only (flagged invalid): the parsers and serializers on the way
-# (json, pydantic) give up somewhere past a few hundred levels, and no webhook nests past 5.
-MAX_JSON_DEPTH = 64
 
 
 # Events we make ourselves (the reconciliation sweep, the CLI's backfill) carry one of these as
@@ -72,6 +69,14 @@ class WebhookDetail(BaseModel):
     parse_error: str | None = Field(alias="parseError")
     payload: Any = None
     body: RawBody
+    # Set by ingest: the app id the body names (None: it names none), and how it was bound to this
+    # stack's app: "configured" (the id is one of ours), "confirmed" (RealtimeKit's REST API knows
+    # the meeting under our app), "unverified" (no id: consumers ask RealtimeKit before fetching).
+    app_id: str | None = Field(default=None, alias="appId")
+    tenancy: str | None = None
+    # A claim check: the body was too large for the bus and waits in the archive bucket at this key
+    # (``payload`` and ``body`` are then placeholders until ``with_body`` fills them).
+    body_ref: str | None = Field(default=None, alias="bodyRef")
 
     @property
     def synthesized(self) -> bool:
@@ -86,6 +91,22 @@ class WebhookDetail(BaseModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True)
+
+
+def with_body(detail: WebhookDetail, raw: bytes) -> WebhookDetail:
+    """The detail of a claim check with its body read back from the bucket. Raises ``ValueError``
+    when the bytes are not the ones ingest verified (their SHA-256 differs)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != detail.delivery.body_sha256:
+        raise ValueError(f"claim check {detail.body_ref}: body SHA-256 {digest} is not the one verified")
+    payload: Any = None
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError):
+        payload = None
+    if payload is not None and _nested_deeper_than(payload, MAX_JSON_DEPTH):
+        payload = None
+    return detail.model_copy(update={"body": RawBody.of(raw), "payload": payload, "body_ref": None})
 
 
 def _first_line(error: Exception) -> str:

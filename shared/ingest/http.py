@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.core.exceptions import IngestRejected
 from shared.ingest.ack import WebhookRequest
-from shared.ingest.envelope import WebhookDetail
+from shared.ingest.published import PublishedDetail
 
 WEBHOOK_PATH = "/webhooks/realtimekit"
 
@@ -54,10 +54,8 @@ def proxy_response(status: int, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def accepted_response(detail: WebhookDetail) -> dict[str, Any]:
-    return proxy_response(
-        202, {"accepted": True, "bodySha256": detail.delivery.body_sha256, "valid": detail.valid}
-    )
+def accepted_response(detail: PublishedDetail) -> dict[str, Any]:
+    return proxy_response(202, {"accepted": True, "bodySha256": detail.body_sha256, "valid": detail.valid})
 
 
 def rejected_response(error: IngestRejected) -> dict[str, Any]:

@@ -81,11 +81,23 @@ def _http_get(url: str, timeout: float) -> bytes:
         return data
 
 
+class KeyNotes(Protocol):
+    def warning(self, message: str, **fields: object) -> None: ...
+
+    def count(self, name: str, value: float = 1) -> None: ...
+
+
 class WellKnownPublicKey:
     """Fetches ``{"data": {"publicKey": PEM}}`` from the well-known URL and caches it.
 
-    ``refresh=True`` re-fetches (a failed check may mean the key rotated), but at most once per
-    ``min_refresh_seconds`` so that a flood of forged requests cannot turn into a flood of fetches.
+    - ``refresh=True`` re-fetches (a failed check may mean the key rotated), but at most once per
+      ``min_refresh_seconds``, so a flood of forged requests cannot become a flood of fetches.
+    - After a failed fetch, no fetch is tried again for ``backoff_seconds``, doubling with each
+      failure in a row up to ``max_backoff_seconds``. Meanwhile the key already held keeps
+      verifying: a forged request gets its 401 at once instead of waiting on the key URL.
+    - Stale-while-error: past the TTL, while the key URL fails, the last good key is still used
+      (logged and counted as ``WebhookKeyStale``). Only when no key was ever fetched is the key
+      unavailable (503, the sender retries).
     """
 
     def __init__(
@@ -95,27 +107,68 @@ class WellKnownPublicKey:
         ttl_seconds: float = 3600.0,
         min_refresh_seconds: float = 60.0,
         timeout_seconds: float = 3.0,
+        backoff_seconds: float = 30.0,
+        max_backoff_seconds: float = 300.0,
         fetch: Callable[[str, float], bytes] = _http_get,
         clock: Callable[[], float] = time.monotonic,
+        notes: KeyNotes | None = None,
     ) -> None:
         self._url = url
         self._ttl = ttl_seconds
         self._min_refresh = min_refresh_seconds
         self._timeout = timeout_seconds
+        self._backoff = backoff_seconds
+        self._max_backoff = max_backoff_seconds
         self._fetch = fetch
         self._clock = clock
+        self._notes = notes
         self._key: rsa.RSAPublicKey | None = None
         self._fetched_at = float("-inf")
+        self._failures = 0
+        self._retry_at = float("-inf")
+        self._last_error: str | None = None
         self._lock = threading.Lock()
+
+    @property
+    def fetch_failures(self) -> int:
+        """Failed fetches in a row (0 after a good one)."""
+        return self._failures
 
     def get(self, *, refresh: bool = False) -> rsa.RSAPublicKey:
         with self._lock:
-            age = self._clock() - self._fetched_at
-            stale = self._key is None or age >= self._ttl
-            if stale or (refresh and age >= self._min_refresh):
-                self._key = self._download()
-                self._fetched_at = self._clock()
-            assert self._key is not None
+            now = self._clock()
+            age = now - self._fetched_at
+            expired = self._key is None or age >= self._ttl
+            just_failed = False
+            if (expired or (refresh and age >= self._min_refresh)) and now >= self._retry_at:
+                try:
+                    key = self._download()
+                except KeyUnavailableError as exc:
+                    self._failures += 1
+                    just_failed = True
+                    self._last_error = str(exc)
+                    self._retry_at = now + min(self._max_backoff, self._backoff * 2 ** (self._failures - 1))
+                    if self._key is None:
+                        raise
+                else:
+                    self._key, self._fetched_at = key, now
+                    self._failures, self._retry_at, self._last_error = 0, float("-inf"), None
+                    return key
+            if self._key is None:
+                raise KeyUnavailableError(
+                    f"no webhook public key yet; the last fetch from {self._url} failed "
+                    f"({self._last_error}); next try in {max(0.0, self._retry_at - now):.0f} s"
+                )
+            if expired and self._notes is not None:
+                self._notes.count("WebhookKeyStale")
+            if expired and just_failed and self._notes is not None:  # one line per failed fetch
+                self._notes.warning(
+                    "webhook public key is past its TTL and the key URL is failing: verifying with the "
+                    "last good key",
+                    key_age_seconds=round(age),
+                    failures=self._failures,
+                    error=self._last_error,
+                )
             return self._key
 
     def _download(self) -> rsa.RSAPublicKey:

@@ -10,15 +10,15 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from shared.core import config
-
 if TYPE_CHECKING:
     from shared.adapters.realtimekit import RealtimeKitClient
     from shared.adapters.s3 import ArchiveStore
     from shared.archive.fetch import ArtifactFetcher
+    from shared.archive.ownership import SessionOwnership
     from shared.archive.recordings import RecordingArchiver
     from shared.archive.session_artifacts import SessionArtifactArchiver
     from shared.core.idempotency import Once
+    from shared.fanout.records import WebhookQueueRecord
     from shared.ingest.ack import WebhookIngestor
     from shared.ingest.envelope import WebhookDetail
     from shared.ingest.events import ChatSynced, MeetingSummary, MeetingTranscript
@@ -26,22 +26,28 @@ if TYPE_CHECKING:
     from shared.session.recorder import SessionRecorder
 
 
+# Settings are imported inside each builder: ``shared.core.config`` is pydantic, which the ingest
+# function does without (its settings are ``shared.ingest.settings``).
 @cache
 def ingestor() -> WebhookIngestor:
     from shared.ingest.ack import ingestor_from_settings
+    from shared.ingest.settings import IngestSettings
+    from shared.ingest.telemetry import telemetry
 
-    return ingestor_from_settings(config.ingest_settings())
+    return ingestor_from_settings(IngestSettings.from_env(), notes=telemetry)
 
 
 @cache
 def archive_store() -> ArchiveStore:
     from shared.adapters.s3 import ArchiveStore
+    from shared.core import config
 
     return ArchiveStore(config.archive_settings().archive_bucket)
 
 
 @cache
 def session_recorder() -> SessionRecorder:
+    from shared.core import config
     from shared.session.recorder import SessionRecorder
     from shared.session.store import SessionStore
 
@@ -59,6 +65,7 @@ def s3_client() -> Any:
 def artifact_fetcher() -> ArtifactFetcher:
     from shared.archive.fetch import ArtifactFetcher
     from shared.archive.url_policy import UrlPolicy
+    from shared.core import config
 
     settings = config.worker_settings()
     environ = {"DOWNLOAD_HOST_ALLOWLIST": settings.download_host_allowlist or ""}
@@ -77,6 +84,7 @@ def realtimekit() -> RealtimeKitClient:
 @cache
 def recording_archiver() -> RecordingArchiver:
     from shared.archive.recordings import RecordingArchiver
+    from shared.core import config
 
     return RecordingArchiver(
         bucket=config.worker_settings().archive_bucket,
@@ -88,6 +96,7 @@ def recording_archiver() -> RecordingArchiver:
 
 @cache
 def archive_recording_once() -> Once:
+    from shared.core import config
     from shared.core.idempotency import Once
 
     archiver = recording_archiver()
@@ -109,6 +118,7 @@ def session_artifact_archiver() -> SessionArtifactArchiver:
 @cache
 def archive_session_artifact_once() -> Once:
     """Transcript, chat and summary: once per (kind, session)."""
+    from shared.core import config
     from shared.core.idempotency import Once
 
     archiver = session_artifact_archiver()
@@ -120,8 +130,16 @@ def archive_session_artifact_once() -> Once:
     )
 
 
+@cache
+def session_ownership() -> SessionOwnership:
+    from shared.archive.ownership import SessionOwnership
+
+    return SessionOwnership(realtimekit)
+
+
 _CACHED = [
     ingestor,
+    session_ownership,
     archive_store,
     session_recorder,
     s3_client,
@@ -139,6 +157,8 @@ def register(builder: object) -> None:
 
 
 def reset() -> None:
+    from shared.core import config
+
     config.clear_settings_cache()
     from shared.adapters.realtimekit import clear_realtimekit_cache
 
@@ -147,9 +167,50 @@ def reset() -> None:
         builder.cache_clear()
 
 
+def detail_of(record: WebhookQueueRecord) -> WebhookDetail:
+    """A queue record's bus detail. For a claim check (a body too large for the bus, see
+    ``shared.ingest.ack``) the body is read back from the archive bucket and checked against the
+    SHA-256 ingest verified."""
+    detail = record.body.detail
+    if detail.body_ref is None:
+        return detail
+    from shared.ingest.envelope import with_body
+
+    return with_body(detail, archive_store().get_bytes(detail.body_ref))
+
+
+def foreign(detail: WebhookDetail, *, consumer: str) -> bool:
+    """A body without an app id whose session RealtimeKit does not know under our app: noted beside
+    its raw body, logged, counted; the caller downloads and requests nothing."""
+    from shared.archive.ownership import is_foreign, record_foreign
+
+    if not is_foreign(detail, session_ownership()):
+        return False
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from shared.core.observability import logger, metrics
+
+    note = record_foreign(detail, archive_store(), consumer=consumer) if detail.session_id else None
+    logger.warning(
+        "delivery is not this app's: nothing downloaded",
+        extra={
+            "verdict": "foreign",
+            "meeting_id": detail.meeting_id,
+            "session_id": detail.session_id,
+            "event": detail.event,
+            "note": note.key if note else None,
+        },
+    )
+    metrics.add_metric(name="DeliveryForeign", unit=MetricUnit.Count, value=1)
+    return True
+
+
 def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
     """The recordings consumer's record handler, wired."""
     from shared.archive.recordings import archive_and_report
+
+    if foreign(detail, consumer="recordings"):
+        return []
 
     return archive_and_report(
         detail,
@@ -164,6 +225,14 @@ def archive_session_artifact(
 ) -> ArtifactRecord:
     """The transcript, chat and summary consumers' record handler, wired."""
     from shared.archive.session_artifacts import archive_and_report
+
+    if foreign(detail, consumer=expected.__name__):
+        from shared.session.model import ArtifactRecord, ArtifactState
+
+        # Not recorded anywhere but the note beside the raw body.
+        return ArtifactRecord(
+            name="foreign", kind=expected.__name__, state=ArtifactState.FAILED, reason="foreign"
+        )
 
     return archive_and_report(
         detail,

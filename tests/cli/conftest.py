@@ -19,7 +19,7 @@ from cli.main import main
 from cli.target import output_label
 from local.lambda_runtime import invoke, load_handler
 from local.pollers import sqs_event
-from local.sample_meeting import SampleMeeting
+from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalNames, ProvisionedResources, provision_resources
 from local.standin import RealtimeKitStandin
@@ -108,6 +108,7 @@ def cli_env(standin: RealtimeKitStandin, monkeypatch: pytest.MonkeyPatch) -> Ite
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "EVENT_BUS_NAME": names.bus,
+        "REALTIMEKIT_APP_IDS": SAMPLE_APP_ID,
         "ARCHIVE_BUCKET": names.bucket,
         "SESSIONS_TABLE": names.sessions_table,
         "IDEMPOTENCY_TABLE": names.idempotency_table,

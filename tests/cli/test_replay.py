@@ -99,3 +99,17 @@ def test_replay_needs_a_selection(env: Env) -> None:
     result = env.run("replay")
     assert result.exit_code == 1
     assert result.stderr == "Error: name what to replay: --session, --meeting, --key or --file\n"
+
+
+def test_replay_skips_the_notes_of_foreign_deliveries(env: Env) -> None:
+    payload = json.loads((EVENTS_DIR / "meeting_ended.json").read_text())
+    folder = "meetings/m-1/sessions/s-1/events/"
+    body_key = f"{folder}20260603T103000.000Z_meeting.ended_0123456789abcdef.json"
+    note_key = f"{folder}20260603T103000.000Z_meeting.ended_0123456789abcdef.foreign.json"
+    s3 = env.stack.client("s3")
+    s3.put_object(Bucket=env.stack.names.bucket, Key=body_key, Body=json.dumps(payload))
+    s3.put_object(Bucket=env.stack.names.bucket, Key=note_key, Body=b'{"verdict": "foreign"}')
+    result = env.run("replay", "--meeting", "m-1", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"would replay {body_key}" in result.output
+    assert note_key not in result.output

@@ -133,3 +133,43 @@ def test_dev_command_starts_prints_and_stops_on_sigterm(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_dev_accepts_only_its_app_ids(tmp_path: Path) -> None:
+    """``meeting-vault dev --app-id``: with no --api-base-url there is nobody to ask, so a body naming
+    another app is refused (403) and one naming none is taken as the local app's."""
+    signer = WebhookSigner.generate()
+    pem = tmp_path / "public.pem"
+    pem.write_text(signer.public_pem())
+    port, aws_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "cli.main", "dev", "--port", str(port), "--aws-port", str(aws_port)),
+            *("--public-key-file", str(pem), "--app-id", "my-app", "--app-id", "my-other-app"),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(6)]
+        assert any(line.startswith("app ids:       my-app, my-other-app") for line in lines), lines
+        url = f"http://127.0.0.1:{port}/webhooks/realtimekit"
+
+        def status(app_id: str | None) -> int:
+            meeting: dict[str, object] = {"id": "m-dev", "sessionId": "s-dev"}
+            if app_id is not None:
+                meeting["organizedBy"] = {"id": app_id, "name": "x"}
+            body = json.dumps({"event": "meeting.started", "meeting": meeting}).encode()
+            return post(url, body, {"content-type": "application/json", "rtk-signature": signer.sign(body)})
+
+        assert status("c94c437b-592a-4a39-b9e2-47ef1451e43b") == 403  # the sample app is not one of ours
+        assert status("my-other-app") == 202
+        assert status(None) == 202
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()

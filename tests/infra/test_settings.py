@@ -80,3 +80,28 @@ def test_from_context_ignores_cdk_keys_and_empty_values() -> None:
     context = {**REQUIRED, "@aws-cdk/core:checkSecretUsage": True, "alarmEmail": ""}
     settings = DeploySettings.from_context(context.get)
     assert settings.alarm_email is None
+
+
+# --- the apps whose webhooks are accepted ---------------------------------------------------------
+
+
+def test_accepted_apps_default_to_the_one_app() -> None:
+    assert DeploySettings.from_mapping(REQUIRED).accepted_app_ids == ("app",)
+
+
+@pytest.mark.parametrize("given", ["app-2, app-3", '["app-2", "app-3"]', ("app-2", "app-3")])
+def test_several_apps_are_accepted_with_the_main_one_first(given: object) -> None:
+    settings = DeploySettings.from_mapping({**REQUIRED, "realtimekitAppIds": given})
+    assert settings.accepted_app_ids == ("app", "app-2", "app-3")
+
+
+@pytest.mark.parametrize("empty", [",", " , ", "[]", ()])
+def test_an_empty_app_list_is_a_clear_error(empty: object) -> None:
+    with pytest.raises(ContextError, match="realtimekitAppIds is empty"):
+        DeploySettings.from_mapping({**REQUIRED, "realtimekitAppIds": empty})
+
+
+def test_an_empty_app_list_on_the_command_line_is_an_error_not_ignored() -> None:
+    context = {**REQUIRED, "realtimekitAppIds": ""}
+    with pytest.raises(ContextError, match="realtimekitAppIds is empty"):
+        DeploySettings.from_context(context.get)

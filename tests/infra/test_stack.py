@@ -113,8 +113,10 @@ def test_stage_throttling_comes_from_context(synthesized_with_options: Synthesiz
     )
 
 
-def test_ingest_function_gets_bus_key_url_and_body_cap(synthesized: Synthesized) -> None:
+def test_ingest_function_gets_bus_key_url_body_cap_and_app_binding(synthesized: Synthesized) -> None:
     bus_id = synthesized.logical_id(synthesized.stack.events.bus)
+    bucket_id = synthesized.logical_id(synthesized.stack.storage.archive_bucket)
+    secret_id = synthesized.logical_id(synthesized.stack.api_token_secret)
     synthesized.template.has_resource_properties(
         "AWS::Lambda::Function",
         {
@@ -126,6 +128,11 @@ def test_ingest_function_gets_bus_key_url_and_body_cap(synthesized: Synthesized)
                     "EVENT_BUS_NAME": {"Ref": bus_id},
                     "WEBHOOK_PUBLIC_KEY_URL": DEFAULT_PUBLIC_KEY_URL,
                     "MAX_BODY_BYTES": "65536",
+                    "REALTIMEKIT_APP_IDS": "test-app-id",
+                    "REALTIMEKIT_ACCOUNT_ID": "test-account-id",
+                    "REALTIMEKIT_API_TOKEN_SECRET_ARN": {"Ref": secret_id},
+                    "REALTIMEKIT_API_BASE_URL": "https://api.cloudflare.com/client/v4",
+                    "ARCHIVE_BUCKET": {"Ref": bucket_id},
                     "POWERTOOLS_SERVICE_NAME": "meeting-vault-ingest",
                     "POWERTOOLS_METRICS_NAMESPACE": "MeetingVault",
                     "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -136,14 +143,28 @@ def test_ingest_function_gets_bus_key_url_and_body_cap(synthesized: Synthesized)
     )
 
 
-def test_ingest_role_may_only_put_events_on_the_bus(synthesized: Synthesized) -> None:
+def test_ingest_role_may_put_events_read_the_token_and_put_raw_bodies_only(synthesized: Synthesized) -> None:
+    """PutEvents on the bus; the token secret (meeting lookups); object puts under the raw events'
+    prefixes only (claim checks): no reads, no deletes, no other keys."""
     bus_id = synthesized.logical_id(synthesized.stack.events.bus)
+    bucket_id = synthesized.logical_id(synthesized.stack.storage.archive_bucket)
+    secret_id = synthesized.logical_id(synthesized.stack.api_token_secret)
     statements = policy_statements_of_role(
         synthesized, role_logical_id(synthesized, synthesized.stack.ingest.function)
     )
     xray = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
     other = [s for s in statements if not set(as_list(s["Action"])) <= xray]
-    assert other == [{"Action": "events:PutEvents", "Effect": "Allow", "Resource": get_att_arn(bus_id)}]
+    assert {"Action": "events:PutEvents", "Effect": "Allow", "Resource": get_att_arn(bus_id)} in other
+    secret = [s for s in other if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
+    assert [s["Resource"] for s in secret] == [{"Ref": secret_id}]
+    s3 = [s for s in other if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    assert len(s3) == 1
+    assert all(a.startswith(("s3:Put", "s3:Abort")) for a in as_list(s3[0]["Action"]))
+    resources = as_list(s3[0]["Resource"])
+    suffixes = sorted(r["Fn::Join"][1][1] for r in resources)
+    assert suffixes == ["/meetings/*/sessions/*/events/*", "/unattributed/events/*"]
+    assert all(r["Fn::Join"][1][0] == get_att_arn(bucket_id) for r in resources)
+    assert len(other) == 3
 
 
 def test_ingest_body_cap_comes_from_context(synthesized_with_options: Synthesized) -> None:

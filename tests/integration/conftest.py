@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.sample_meeting import SampleMeeting
+from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalNames, ProvisionedResources, provision_resources
 from local.standin import RealtimeKitStandin
@@ -56,6 +56,7 @@ def moto_stack(aws_env: None, monkeypatch: pytest.MonkeyPatch, signer: WebhookSi
             "SESSIONS_TABLE": names.sessions_table,
             "IDEMPOTENCY_TABLE": names.idempotency_table,
             "WEBHOOK_PUBLIC_KEY_PEM": signer.public_pem(),
+            "REALTIMEKIT_APP_IDS": SAMPLE_APP_ID,
             "POWERTOOLS_SERVICE_NAME": "meeting-vault-test",
             "POWERTOOLS_METRICS_NAMESPACE": "MeetingVault",
             "POWERTOOLS_TRACE_DISABLED": "true",

@@ -24,7 +24,7 @@ from moto import mock_aws
 
 from local.lambda_runtime import Handler, invoke, load_handler
 from local.pollers import sqs_event
-from local.sample_meeting import SampleMeeting
+from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalNames, ProvisionedResources, provision_resources
 from local.standin import RealtimeKitStandin
@@ -226,6 +226,7 @@ def running_pipeline(servers: Servers, *, extra_env: dict[str, str] | None = Non
         "SESSIONS_TABLE": names.sessions_table,
         "IDEMPOTENCY_TABLE": names.idempotency_table,
         "WEBHOOK_PUBLIC_KEY_PEM": servers.signer.public_pem(),
+        "REALTIMEKIT_APP_IDS": SAMPLE_APP_ID,
         "POWERTOOLS_SERVICE_NAME": "meeting-vault-reliability",
         "POWERTOOLS_METRICS_NAMESPACE": "MeetingVault",
         "POWERTOOLS_METRICS_DISABLED": "true",

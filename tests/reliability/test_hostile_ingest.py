@@ -92,9 +92,12 @@ def endpoint(
     real = ingestor._publisher
 
     class Recording:
-        def publish(self, detail: WebhookDetail) -> str:
-            event_id = real.publish(detail)
-            found.published.append(detail)
+        def entry(self, detail: Any) -> dict[str, Any]:
+            return real.entry(detail)
+
+        def put(self, entry: dict[str, Any]) -> str:
+            event_id = real.put(entry)
+            found.published.append(WebhookDetail.model_validate_json(entry["Detail"]))
             return event_id
 
     ingestor._publisher = Recording()

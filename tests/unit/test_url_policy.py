@@ -30,8 +30,12 @@ PUBLIC = resolver_for(
 )
 
 
+# The hosts of these examples: the default list plus a widened one (the deploy setting's way).
+HOSTS = (*DEFAULT_ALLOWED_HOSTS, "*.dyte.io")
+
+
 def production(**kwargs) -> UrlPolicy:
-    return UrlPolicy(resolver=PUBLIC, **kwargs)
+    return UrlPolicy(resolver=PUBLIC, **{"allowed_hosts": HOSTS, **kwargs})
 
 
 @pytest.mark.parametrize(
@@ -75,6 +79,8 @@ def test_public_ipv6_is_allowed() -> None:
         ("https://user:pw@bucket.r2.cloudflarestorage.com/a", "credentials"),
         ("https:///a", "no host"),
         ("https://bucket.r2.cloudflarestorage.com:99999/a", "malformed"),
+        ("https://bucket.r2.cloudflarestorage.com:8443/a", "port 8443"),
+        ("https://bucket.r2.cloudflarestorage.com:22/a", "port 22"),
     ],
 )
 def test_refuses_url_outside_policy(url: str, reason: str) -> None:
@@ -147,3 +153,30 @@ def test_from_env_reads_allowlist() -> None:
     assert local.allow_http
     assert local.allow_loopback
     assert "127.0.0.1" in local.allowed_hosts
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "my-bucket.s3.amazonaws.com",
+        "anyone.s3.eu-west-1.amazonaws.com",
+        "ec2-3-3-3-3.compute-1.amazonaws.com",
+        "recordings.dyte.io",
+        "example.com",
+    ],
+)
+def test_default_allowlist_is_realtimekit_hosts_only(host: str) -> None:
+    policy = UrlPolicy(resolver=lambda host, port: ["104.18.1.1"])
+    with pytest.raises(DownloadRefused, match="allowlist"):
+        policy.check(f"https://{host}/recording.mp4")
+    assert DEFAULT_ALLOWED_HOSTS == ("*.realtime.cloudflare.com", "*.r2.cloudflarestorage.com")
+
+
+def test_a_widened_allowlist_admits_the_exact_host_on_443_only() -> None:
+    policy = UrlPolicy.production((*DEFAULT_ALLOWED_HOSTS, "my-bucket.s3.eu-west-1.amazonaws.com"))
+    policy = UrlPolicy(allowed_hosts=policy.allowed_hosts, resolver=lambda host, port: ["52.1.2.3"])
+    assert policy.check("https://my-bucket.s3.eu-west-1.amazonaws.com/r.mp4").port == 443
+    with pytest.raises(DownloadRefused, match="allowlist"):
+        policy.check("https://other.s3.eu-west-1.amazonaws.com/r.mp4")
+    with pytest.raises(DownloadRefused, match="port"):
+        policy.check("https://my-bucket.s3.eu-west-1.amazonaws.com:444/r.mp4")

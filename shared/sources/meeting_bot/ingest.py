@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from shared.archive.keys import event_key
 from shared.core.exceptions import PayloadTooLargeError, UnsupportedMediaTypeError
-from shared.ingest.ack import Publisher, WebhookRequest, is_json_media_type
+from shared.ingest.ack import WebhookRequest, is_json_media_type
 from shared.ingest.envelope import Delivery, RawBody, WebhookDetail
 from shared.sources.meeting_bot.auth import BotAuthError, BotCredentials, authenticate
 from shared.sources.meeting_bot.keys import chunk_key, frame_key
@@ -36,6 +36,10 @@ from shared.sources.meeting_bot.payloads import (
 # At 2 frames per second, exactly one frame of each sampling window starts within this much of
 # the window's start: sampling by the frame's own time keeps the choice independent of arrival order.
 FRAME_WINDOW_SECONDS = 0.5
+
+
+class Publisher(Protocol):
+    def publish(self, detail: WebhookDetail) -> str: ...
 
 
 class CredentialSource(Protocol):
