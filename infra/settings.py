@@ -51,6 +51,7 @@ CONTEXT_KEYS = (
     "reconcileScheduleMinutes",
     "enableWaf",
     "wafRateLimitPer5Minutes",
+    "sessionArchivedTopic",
 )
 
 
@@ -112,6 +113,8 @@ class DeploySettings(BaseModel):
     waf_rate_limit_per_5_minutes: int = Field(
         default=3000, alias="wafRateLimitPer5Minutes", ge=100, le=2_000_000_000
     )
+    # An SNS topic that receives every session.archived event (subscribe e-mail, Slack via AWS Chatbot...).
+    session_archived_topic: bool = Field(default=False, alias="sessionArchivedTopic")
 
     # Meeting-bot source (docs/meeting-bot.md): WAV assembly after this much audio silence, one
     # video frame per participant per this many seconds (0: none), partial transcripts kept or not.

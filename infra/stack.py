@@ -18,7 +18,9 @@ from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
 from infra.meeting_bot import MeetingBotEndpoint
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
+from infra.notifications import SessionArchivedTopic
 from infra.reconcile import ReconcileSweep
+from infra.search import SearchIndex
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
 from infra.waf import WebhookFirewall
@@ -63,6 +65,17 @@ class MeetingVaultStack(Stack):
             noncurrent_version_retention_days=settings.noncurrent_version_retention_days,
         )
         self.events = WebhookEventBus(self, "Events")
+        self.session_archived = (
+            SessionArchivedTopic(self, "Notifications", bus=self.events.bus)
+            if settings.session_archived_topic
+            else None
+        )
+        self.search = SearchIndex(
+            self,
+            "Search",
+            bucket=self.storage.archive_bucket,
+            use_kms=settings.archive_encryption == "kms",
+        )
         self.api_token_secret = self._api_token_secret()
 
         self.ingest = IngestApi(
@@ -170,6 +183,7 @@ class MeetingVaultStack(Stack):
         environment = {
             "ARCHIVE_BUCKET": storage.archive_bucket.bucket_name,
             "SESSIONS_TABLE": storage.sessions_table.table_name,
+            "EVENT_BUS_NAME": self.events.bus.event_bus_name,  # session.archived
         }
         if route_name == SESSIONS.name:
             return environment
@@ -208,6 +222,8 @@ class MeetingVaultStack(Stack):
         reconcile = self.reconcile.function
         self.events.bus.grant_put_events_to(reconcile)
         storage.sessions_table.grant_read_data(reconcile)
+        # Writes only the session's "announced" marker (session.archived once per state).
+        storage.sessions_table.grant(reconcile, "dynamodb:PutItem", "dynamodb:DeleteItem")
         self.api_token_secret.grant_read(reconcile)
         # The ingest function publishes; it reads the token secret (a meeting lookup when a body names
         # another app id) and may put raw bodies too large for the bus under events/ prefixes only
@@ -232,6 +248,7 @@ class MeetingVaultStack(Stack):
             storage.archive_bucket.grant_read(function)
             storage.archive_bucket.grant_put(function)
             storage.sessions_table.grant_read_write_data(function)
+            self.events.bus.grant_put_events_to(function)  # session.archived
             if name in (SESSIONS.name, BOT_EVENTS.name, BOT_AUDIO.name):
                 continue
             storage.idempotency_table.grant_read_write_data(function)
@@ -346,7 +363,7 @@ class MeetingVaultStack(Stack):
                     role,
                     "IAM5",
                     "CDK's grant_read_data on the sessions table adds its (unused) index ARNs; the "
-                    "sweep only queries the table's own items.",
+                    "sweep only queries the table's own items (and puts one marker item).",
                     findings=[f"Resource::<{table_arn}.Arn>/index/*"],
                 )
                 continue
@@ -363,6 +380,15 @@ class MeetingVaultStack(Stack):
                     "Action::s3:GetBucket*",
                     "Action::s3:List*",
                     "Action::s3:Abort*",
+                ],
+            )
+            acknowledge(
+                role,
+                "IAM5",
+                "CDK's grant_read_write_data on the sessions table adds its index ARNs (the listing "
+                "index of shared.session.listing); the consumers write the items it indexes.",
+                findings=[
+                    f"Resource::<{self.resolve(self.storage.sessions_table.table_arn)['Fn::GetAtt'][0]}.Arn>/index/*"
                 ],
             )
             if self.storage.archive_key is not None:
@@ -404,5 +430,12 @@ class MeetingVaultStack(Stack):
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")
         outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
+        if self.session_archived is not None:
+            outputs["SessionArchivedTopicArn"] = (
+                self.session_archived.topic.topic_arn,
+                "Subscribe to receive session.archived events",
+            )
+        outputs["SearchWorkGroup"] = (self.search.workgroup_name, "Athena workgroup of meeting-vault search")
+        outputs["SearchDatabase"] = (self.search.database_name, "Glue database of the utterance index")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.nag import acknowledge
+from shared.session.listing import SESSION_INDEX
 
 ABORT_INCOMPLETE_UPLOADS_AFTER_DAYS = 1  # recordings are multipart uploads; a crashed one leaves parts
 ACCESS_LOG_RETENTION_DAYS = 365
@@ -102,6 +103,19 @@ class ArchiveStorage(Construct):
             ),
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
+            # The operator CLI lists sessions by time from this index (shared.session.listing).
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name=SESSION_INDEX.name,
+                    partition_key=dynamodb.Attribute(
+                        name=SESSION_INDEX.partition_key, type=dynamodb.AttributeType.STRING
+                    ),
+                    sort_key=dynamodb.Attribute(
+                        name=SESSION_INDEX.sort_key, type=dynamodb.AttributeType.STRING
+                    ),
+                    projection_type=dynamodb.ProjectionType.ALL,
+                )
+            ],
         )
         # Powertools idempotency's default layout: key "id", TTL attribute "expiration".
         self.idempotency_table = dynamodb.TableV2(

@@ -40,7 +40,20 @@ def event_pattern_of(pattern: Mapping[str, Any]) -> events.EventPattern:
     unknown = set(pattern) - set(_PATTERN_FIELDS)
     if unknown:
         raise ValueError(f"event pattern fields not supported: {sorted(unknown)}")
-    return events.EventPattern(**{_PATTERN_FIELDS[key]: value for key, value in pattern.items()})
+    return events.EventPattern(
+        **{_PATTERN_FIELDS[key]: _with_null_matchers(value) for key, value in pattern.items()}
+    )
+
+
+def _with_null_matchers(value: Any) -> Any:
+    """``[None]`` (match a null value) as CDK's ``Match.null_value()``: CDK drops a bare None."""
+    if value == [None]:
+        return events.Match.null_value()
+    if isinstance(value, Mapping):
+        return {key: _with_null_matchers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_with_null_matchers(item) for item in value]
+    return value
 
 
 @dataclass(frozen=True)

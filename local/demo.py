@@ -3,6 +3,7 @@ was archived."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -153,7 +154,11 @@ def render_tree(objects: list[tuple[str, int]]) -> list[str]:
 
 
 def run_demo(
-    *, echo: Callable[[str], None] = print, log_level: str = "WARNING", app_ids: tuple[str, ...] = ()
+    *,
+    echo: Callable[[str], None] = print,
+    log_level: str = "WARNING",
+    app_ids: tuple[str, ...] = (),
+    serve: bool = False,
 ) -> DemoReport:
     signer = WebhookSigner.generate()
     # Created without summarize_on_end: the summary is the one the pipeline asks for (summary mode).
@@ -193,6 +198,13 @@ def run_demo(
                 echo("transcript/transcript.txt (first lines):")
                 for text in stack.read_object(prefix + "transcript/transcript.txt").decode().splitlines()[:5]:
                     echo(f"  {text}")
+            if prefix + "index.html" in keys:
+                echo("")
+                echo(f"session page: {stack.archive_url(prefix + 'index.html')}")
+                if not serve:
+                    echo(
+                        "  (served while the demo runs: `meeting-vault demo --serve` keeps it up until Ctrl-C)"
+                    )
             if report.rest is not None:
                 requests = len(report.rest.summary_requests)
                 echo("")
@@ -214,4 +226,14 @@ def run_demo(
                 echo(f"  {source:<12} s3://{stack.names.bucket}/{folder}")
             if report.dead_letters:
                 echo(f"dead-lettered messages: {report.dead_letters}")
+            if serve:
+                _serve_until_interrupted(echo)
             return report
+
+
+def _serve_until_interrupted(echo: Callable[[str], None]) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    echo("serving the archive; Ctrl-C to stop.")
+    stop.wait()

@@ -20,12 +20,14 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local.apigw import LocalApiGateway
+from local.archive_http import ArchiveHttpServer
 from local.lambda_runtime import load_handler
 from local.names import BOT_WEBHOOK_PATH, REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
 from local.sample_meeting import SAMPLE_APP_ID
 from shared import wiring
 from shared.fanout.routing import BOT_AUDIO, BOT_INGEST_HANDLER, DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
+from shared.session.listing import SESSION_INDEX
 
 log = logging.getLogger("meeting_vault.local")
 
@@ -34,6 +36,7 @@ log = logging.getLogger("meeting_vault.local")
 class LocalSettings:
     port: int = 0
     aws_port: int = 0
+    archive_port: int = 0  # the archive served over HTTP (session pages)
     host: str = "127.0.0.1"
     public_key_pem: str | None = None
     public_key_url: str | None = None
@@ -59,6 +62,7 @@ class LocalStack:
         self.names = names or LocalNames()
         self._moto: ThreadedMotoServer | None = None
         self._gateway: LocalApiGateway | None = None
+        self._archive_http: ArchiveHttpServer | None = None
         self.pollers: list[QueuePoller] = []
         self.queue_urls: dict[str, str] = {}
         self.dlq_urls: dict[str, str] = {}
@@ -88,6 +92,10 @@ class LocalStack:
             routes={BOT_WEBHOOK_PATH: ("meeting-bot-ingest", load_handler(BOT_INGEST_HANDLER))},
         )
         self._gateway.start()
+        s3 = self.client("s3")
+        self._archive_http = ArchiveHttpServer(
+            lambda: s3, self.names.bucket, host=self.settings.host, port=self.settings.archive_port
+        ).start()
         sqs = self.client("sqs")
         for route in ROUTES:
             url = self.queue_urls[route.name]
@@ -113,6 +121,9 @@ class LocalStack:
         if self._gateway:
             self._gateway.stop()
             self._gateway = None
+        if self._archive_http:
+            self._archive_http.stop()
+            self._archive_http = None
         if self._moto:
             self._moto.stop()
             self._moto = None
@@ -135,6 +146,11 @@ class LocalStack:
     def webhook_url(self) -> str:
         assert self._gateway is not None, "start() first"
         return f"{self._gateway.base_url}{WEBHOOK_PATH}"
+
+    def archive_url(self, key: str = "") -> str:
+        """The local URL of an archived object (a folder ending in ``/`` serves its ``index.html``)."""
+        assert self._archive_http is not None, "start() first"
+        return self._archive_http.url_for(key)
 
     @property
     def bot_webhook_url(self) -> str:
@@ -300,6 +316,18 @@ def provision_resources(
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": SESSION_INDEX.partition_key, "AttributeType": "S"},
+            {"AttributeName": SESSION_INDEX.sort_key, "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[  # the same index as the CDK table (shared.session.listing)
+            {
+                "IndexName": SESSION_INDEX.name,
+                "KeySchema": [
+                    {"AttributeName": SESSION_INDEX.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": SESSION_INDEX.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
         BillingMode="PAY_PER_REQUEST",
     )

@@ -55,9 +55,17 @@ SESSIONS = ConsumerRoute(
 )
 RECORDINGS = ConsumerRoute(
     name="recordings",
-    description="recording.statusUpdate with status UPLOADED: download the recording files",
+    description="recording.statusUpdate with status UPLOADED: download the recording files; and "
+    "legacy updates without a meeting id: find their session through the REST API",
     handler_module="functions.recordings.handler",
-    event_pattern=_valid("recording.statusUpdate", recording={"status": ["UPLOADED"]}),
+    event_pattern={
+        "source": [EVENT_SOURCE],
+        "detail-type": ["recording.statusUpdate"],
+        "detail": {
+            "valid": [True],
+            "$or": [{"payload": {"recording": {"status": ["UPLOADED"]}}}, {"meetingId": [None]}],
+        },
+    },
     timeout_seconds=900,
     memory_mb=1024,
     batch_size=1,

@@ -199,9 +199,23 @@ class ChatSynced(_SessionEvent):
 
 
 class RecordingStatusUpdate(_SessionEvent):
+    """Legacy Dyte UPLOADING/UPLOADED bodies may carry only ``roomUUID``, ``organizationId`` and
+    ``recordingId``: no meeting id. Such a body is valid; its meeting (and session) are found
+    through the REST API (``GET /recordings/{id}``) by the recordings consumer
+    (``shared.session.attribution``)."""
+
     event: Literal["recording.statusUpdate"]
     recording: RecordingInfo
     meeting: MeetingInfo | None = None
+
+    @model_validator(mode="after")
+    def _require_ids(self) -> RecordingStatusUpdate:
+        for label, value in (("meeting id", self.meeting_id), ("session id", self.session_id)):
+            if value is not None and not is_safe_id(value):
+                raise ValueError(f"{self.event}: {label} {value!r} is not a safe id")
+        if self.meeting_id is not None and self.session_id is None:
+            raise ValueError(f"{self.event}: no session id in the body")
+        return self
 
     @model_validator(mode="after")
     def _require_recording_id(self) -> RecordingStatusUpdate:

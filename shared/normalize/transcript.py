@@ -56,9 +56,10 @@ from shared.normalize.seed_models import (
 )
 
 TranscriptFormat = Literal["realtimekit_csv", "dyte_csv", "realtimekit_json", "meeting_bot"]
-# What relative time 0 is: the session start, or (absolute source times, session start unknown)
-# the first utterance.
-TimeBase = Literal["session_start", "first_utterance"]
+# What relative time 0 is: the start of the session's recording (seed 002: "the time in seconds
+# from the start of the recording"), the session start, or (absolute source times, session start
+# unknown) the first utterance.
+TimeBase = Literal["recording_start", "session_start", "first_utterance"]
 
 EPOCH_MS_THRESHOLD = 10**11
 REALTIMEKIT_CSV_COLUMNS = 6
@@ -334,6 +335,25 @@ def _resolve_times(
     return Transcript(source_format, tuple(utterances), origin, time_base)
 
 
+def rebase_transcript(transcript: Transcript, origin: datetime, time_base: TimeBase) -> Transcript:
+    """The same utterances with relative times measured from ``origin`` (e.g. the recording
+    start). Absolute times do not change. A transcript whose own origin is unknown (offsets only,
+    session start unknown) cannot be placed against another clock and is returned as it is."""
+    if transcript.origin is None:
+        return transcript
+    shift = seconds_between(origin, transcript.origin)
+    utterances = tuple(
+        Utterance(
+            round_seconds(u.start_s + shift),
+            None if u.end_s is None else round_seconds(u.end_s + shift),
+            u.speaker,
+            u.text,
+        )
+        for u in transcript.utterances
+    )
+    return Transcript(transcript.source_format, utterances, as_utc(origin), time_base)
+
+
 # --- normalized JSON ----------------------------------------------------------------------------
 
 
@@ -418,9 +438,10 @@ def _clock(seconds: float) -> str:
 
 
 def transcript_to_txt(transcript: Transcript) -> bytes:
-    """``transcript/transcript.txt``: ``[HH:MM:SS] Name: text``, one utterance per line."""
+    """``transcript/transcript.txt``: ``[HH:MM:SS] Name: text``, one utterance per line. A start
+    before the time base (speech before the recording began) is shown at 00:00:00, like the cues."""
     lines = [
-        f"[{_clock(u.start_s)}] {_one_line(u.speaker.label)}: {_one_line(u.text)}"
+        f"[{_clock(max(0.0, u.start_s))}] {_one_line(u.speaker.label)}: {_one_line(u.text)}"
         for u in transcript.utterances
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -1,17 +1,43 @@
 """The session record in DynamoDB: one partition per session, one item per fact.
 
 ``pk = "{meetingId}/{sessionId}"``; ``sk`` = ``event#{digest}`` (a webhook body, parsed),
-``artifact#{name}`` (an archived or failed file), and ``version`` (a counter every change increments). Putting a fact twice writes the same item, so
-duplicate deliveries change nothing; the order facts arrive in does not matter either."""
+``artifact#{name}`` (an archived or failed file), ``version`` (a counter every change increments) and
+``announced`` (the state last published as ``session.archived``). Putting a fact twice writes the same item, so
+duplicate deliveries change nothing; the order facts arrive in does not matter either.
+
+More items per session: ``list#...``, the summary the listing indexes (``shared.session.listing``,
+rewritten with the derived files), and ``erased``, the tombstone ``meeting-vault forget`` leaves when it
+deletes everything else: whatever arrives for the session afterwards is not archived again."""
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
 
+from shared.session.listing import (
+    KEY_HIGH,
+    LIST_KEY,
+    LIST_PK,
+    ROW_SORT_KEY,
+    SESSION_INDEX,
+    ListState,
+    SessionSummary,
+    all_partition,
+    meeting_partition,
+    session_partition,
+    state_partition,
+    time_key,
+)
 from shared.session.model import ArtifactRecord, SeenEvent, SessionFacts
+
+ERASED_SK = "erased"
+_BATCH_WRITE = 25  # DynamoDB BatchWriteItem limit
 
 
 def _pk(meeting_id: str, session_id: str) -> str:
@@ -51,6 +77,36 @@ class SessionStore:
             record.model_dump(mode="json", exclude_none=True),
         )
 
+    def claim_announcement(self, meeting_id: str, session_id: str, signature: str) -> bool:
+        """Record ``signature`` as the session's announced state; False when it already is."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": _pk(meeting_id, session_id)},
+                    "sk": {"S": "announced"},
+                    "sig": {"S": signature},
+                    "data": {"S": json.dumps({"signature": signature})},  # load() skips it
+                },
+                ConditionExpression="attribute_not_exists(sig) OR sig <> :sig",
+                ExpressionAttributeValues={":sig": {"S": signature}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_announcement(self, meeting_id: str, session_id: str, signature: str) -> None:
+        """Undo ``claim_announcement`` after the event could not be published (a retry claims again)."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name,
+                Key={"pk": {"S": _pk(meeting_id, session_id)}, "sk": {"S": "announced"}},
+                ConditionExpression="sig = :sig",
+                ExpressionAttributeValues={":sig": {"S": signature}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return
+
     def bump_version(self, meeting_id: str, session_id: str) -> int:
         response = self.client.update_item(
             TableName=self.table_name,
@@ -86,6 +142,11 @@ class SessionStore:
                 if sk == "version":
                     version = int(item["v"]["N"])
                     continue
+                if sk == ERASED_SK:
+                    facts.erased = True
+                    continue
+                if "data" not in item:  # the summary item
+                    continue
                 data = json.loads(item["data"]["S"])
                 if sk.startswith("event#"):
                     facts.events.append(
@@ -102,20 +163,213 @@ class SessionStore:
                 return facts, version
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def list_sessions(self) -> list[tuple[str, str]]:
-        """(meeting id, session id) of every recorded session; for the CLI, not the hot path."""
-        found: set[tuple[str, str]] = set()
+    # -- the listing (summary items and their indexes) ---------------------------------------
+    def put_summary(self, summary: SessionSummary) -> None:
+        """The session's listing items, one per index partition (``shared.session.listing``)."""
+        row = json.dumps(summary.row, ensure_ascii=False, separators=(",", ":"))
+        pk = _pk(summary.meeting_id, summary.session_id)
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "pk": {"S": pk},
+                        "sk": {"S": sk},
+                        LIST_PK: {"S": partition},
+                        LIST_KEY: {"S": summary.list_key},
+                        "listState": {"S": summary.state},
+                        "row": {"S": row},
+                    }
+                }
+            }
+            for sk, partition in summary.partitions().items()
+        ]
+        pending: dict[str, Any] = {self.table_name: requests}
+        while pending:
+            pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+    def summary_row(self, meeting_id: str, session_id: str) -> dict[str, Any] | None:
+        item = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": _pk(meeting_id, session_id)}, "sk": {"S": ROW_SORT_KEY}},
+        ).get("Item")
+        return json.loads(item["row"]["S"]) if item else None
+
+    def _query_index(
+        self,
+        partition: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        low = time_key(since) if since else "0"
+        high = time_key(until) + KEY_HIGH if until else KEY_HIGH
+        return {
+            "TableName": self.table_name,
+            "IndexName": SESSION_INDEX.name,
+            "KeyConditionExpression": "#p = :p AND #k BETWEEN :low AND :high",
+            "ExpressionAttributeNames": {"#p": LIST_PK, "#k": LIST_KEY},
+            "ExpressionAttributeValues": {":p": {"S": partition}, ":low": {"S": low}, ":high": {"S": high}},
+            **extra,
+        }
+
+    def list_page(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        meeting_id: str | None = None,
+        state: ListState | None = None,
+        limit: int = 50,
+        next_token: str | None = None,
+    ) -> ListingPage:
+        """One page of session rows, newest first: a Query of one index partition, never a scan.
+        With both ``meeting_id`` and ``state``, the meeting's partition is filtered on the state
+        (one meeting's sessions: a few items)."""
+        if meeting_id:
+            partition = meeting_partition(meeting_id)
+        elif state:
+            partition = state_partition(state)
+        else:
+            partition = all_partition()
+        kwargs = self._query_index(partition, since=since, until=until, ScanIndexForward=False)
+        if meeting_id and state:
+            kwargs["FilterExpression"] = "listState = :state"
+            kwargs["ExpressionAttributeValues"][":state"] = {"S": state}
+        if next_token:
+            kwargs["ExclusiveStartKey"] = decode_token(next_token)
+        page = ListingPage()
+        while True:
+            kwargs["Limit"] = limit - len(page.rows)  # a filter only removes: never more than asked
+            answer = self.client.query(**kwargs)
+            page.rows.extend(json.loads(item["row"]["S"]) for item in answer.get("Items", []))
+            last = answer.get("LastEvaluatedKey")
+            if last is None:
+                page.next_token = None
+                return page
+            page.next_token = encode_token(last)
+            if len(page.rows) >= limit:
+                return page
+            kwargs["ExclusiveStartKey"] = last
+
+    def count_in_state(self, state: ListState, *, since: datetime | None = None) -> int:
+        """How many sessions are in ``state`` (and started since ``since``): a COUNT query of the
+        state's index partition, so it grows with that state's sessions, not with the archive."""
+        kwargs = self._query_index(state_partition(state), since=since, Select="COUNT")
+        total = 0
+        while True:
+            answer = self.client.query(**kwargs)
+            total += int(answer.get("Count", 0))
+            if "LastEvaluatedKey" not in answer:
+                return total
+            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def rows_in_state(
+        self, state: ListState, *, since: datetime | None = None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows of the sessions in ``state`` started since ``since``."""
+        kwargs = self._query_index(state_partition(state), since=since, ScanIndexForward=False, Limit=limit)
+        return [json.loads(item["row"]["S"]) for item in self.client.query(**kwargs).get("Items", [])]
+
+    def sessions_with_id(self, session_id: str) -> list[tuple[str, str]]:
+        """(meeting id, session id) of the recorded sessions with this id: one index query."""
+        kwargs = self._query_index(session_partition(session_id), ProjectionExpression="pk")
+        found = set()
+        for item in self.client.query(**kwargs).get("Items", []):
+            meeting_id, _, sid = item["pk"]["S"].partition("/")
+            found.add((meeting_id, sid))
+        return sorted(found)
+
+    def meeting_sessions(self, meeting_id: str) -> list[str]:
+        """Ids of the meeting's recorded sessions (its index partition)."""
+        kwargs = self._query_index(meeting_partition(meeting_id), ProjectionExpression="pk")
+        found: set[str] = set()
+        while True:
+            answer = self.client.query(**kwargs)
+            found.update(item["pk"]["S"].partition("/")[2] for item in answer.get("Items", []))
+            if "LastEvaluatedKey" not in answer:
+                return sorted(found)
+            kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    # -- erasure -----------------------------------------------------------------------------
+    def is_erased(self, meeting_id: str, session_id: str) -> bool:
+        """One consistent GetItem of the tombstone's key: the check before archiving anything."""
+        item = self.client.get_item(
+            TableName=self.table_name,
+            Key={"pk": {"S": _pk(meeting_id, session_id)}, "sk": {"S": ERASED_SK}},
+            ConsistentRead=True,
+            ProjectionExpression="pk",
+        ).get("Item")
+        return item is not None
+
+    def erase(self, meeting_id: str, session_id: str, *, erased_at: datetime) -> ErasedRecord:
+        """Write the tombstone first (so nothing new is recorded meanwhile), then delete every other
+        item of the session: events, artifact records, version counter, summary."""
+        pk = _pk(meeting_id, session_id)
+        self.client.put_item(
+            TableName=self.table_name,
+            Item={"pk": {"S": pk}, "sk": {"S": ERASED_SK}, "erasedAt": {"S": time_key(erased_at)}},
+        )
+        erased = ErasedRecord()
+        for sk in self._sort_keys(pk):
+            if sk == ERASED_SK:
+                continue
+            erased.sort_keys.append(sk)
+        for start in range(0, len(erased.sort_keys), _BATCH_WRITE):
+            requests = [
+                {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
+                for sk in erased.sort_keys[start : start + _BATCH_WRITE]
+            ]
+            pending: dict[str, Any] = {self.table_name: requests}
+            while pending:
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        return erased
+
+    def _sort_keys(self, pk: str) -> Iterator[str]:
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
-            "FilterExpression": "sk = :v",
-            "ExpressionAttributeValues": {":v": {"S": "version"}},
-            "ProjectionExpression": "pk",
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ProjectionExpression": "sk",
+            "ConsistentRead": True,
         }
         while True:
-            page = self.client.scan(**kwargs)
-            for item in page.get("Items", []):
-                meeting_id, _, session_id = item["pk"]["S"].partition("/")
-                found.add((meeting_id, session_id))
+            page = self.client.query(**kwargs)
+            yield from (item["sk"]["S"] for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
-                return sorted(found)
+                return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@dataclass
+class ListingPage:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    next_token: str | None = None  # pass back as ``next_token`` for the following page
+
+
+@dataclass
+class ErasedRecord:
+    sort_keys: list[str] = field(default_factory=list)
+
+    @property
+    def events(self) -> int:
+        return sum(1 for sk in self.sort_keys if sk.startswith("event#"))
+
+    @property
+    def artifacts(self) -> int:
+        return sum(1 for sk in self.sort_keys if sk.startswith("artifact#"))
+
+
+def encode_token(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> dict[str, Any]:
+    """The index position a ``--next`` token names; ValueError when it is not one of ours."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{token!r} is not a --next token printed by `meeting-vault sessions`") from exc
+    if not isinstance(key, dict) or LIST_PK not in key or LIST_KEY not in key:
+        raise ValueError(f"{token!r} is not a --next token printed by `meeting-vault sessions`")
+    return key

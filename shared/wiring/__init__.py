@@ -48,10 +48,14 @@ def archive_store() -> ArchiveStore:
 @cache
 def session_recorder() -> SessionRecorder:
     from shared.core import config
+    from shared.session.announce import SessionAnnouncer
     from shared.session.recorder import SessionRecorder
     from shared.session.store import SessionStore
 
-    return SessionRecorder(SessionStore(config.session_settings().sessions_table), archive_store())
+    settings = config.session_settings()
+    store = SessionStore(settings.sessions_table)
+    announcer = SessionAnnouncer(store, settings.event_bus_name) if settings.event_bus_name else None
+    return SessionRecorder(store, archive_store(), announcer)
 
 
 @cache
@@ -97,12 +101,12 @@ def recording_archiver() -> RecordingArchiver:
 @cache
 def archive_recording_once() -> Once:
     from shared.core import config
-    from shared.core.idempotency import Once
+    from shared.core.idempotency import RECORDING_WORK, Once
 
     archiver = recording_archiver()
     return Once(
         lambda job: {"records": [r.model_dump(mode="json") for r in archiver.archive(job)]},
-        name="recording",
+        name=RECORDING_WORK,
         key="recording_id",
         table=config.worker_settings().idempotency_table,
     )
@@ -119,12 +123,12 @@ def session_artifact_archiver() -> SessionArtifactArchiver:
 def archive_session_artifact_once() -> Once:
     """Transcript, chat and summary: once per (kind, session)."""
     from shared.core import config
-    from shared.core.idempotency import Once
+    from shared.core.idempotency import SESSION_ARTIFACT_WORK, Once
 
     archiver = session_artifact_archiver()
     return Once(
         lambda job: {"record": archiver.archive(job).model_dump(mode="json")},
-        name="session-artifact",
+        name=SESSION_ARTIFACT_WORK,
         key="[kind, session_id]",
         table=config.worker_settings().idempotency_table,
     )
@@ -167,6 +171,21 @@ def reset() -> None:
         builder.cache_clear()
 
 
+def erased(detail: WebhookDetail) -> bool:
+    """The session was erased (``meeting-vault forget``): its files are not downloaded again."""
+    if not (detail.meeting_id and detail.session_id):
+        return False
+    if not session_recorder().is_erased(detail.meeting_id, detail.session_id):
+        return False
+    from shared.core.observability import logger
+
+    logger.info(
+        "session erased: nothing archived",
+        extra={"meeting_id": detail.meeting_id, "session_id": detail.session_id, "event": detail.event},
+    )
+    return True
+
+
 def detail_of(record: WebhookQueueRecord) -> WebhookDetail:
     """A queue record's bus detail. For a claim check (a body too large for the bus, see
     ``shared.ingest.ack``) the body is read back from the archive bucket and checked against the
@@ -206,10 +225,25 @@ def foreign(detail: WebhookDetail, *, consumer: str) -> bool:
 
 
 def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
-    """The recordings consumer's record handler, wired."""
+    """The recordings consumer's record handler, wired. A legacy update without a meeting id is
+    first placed in its session through the REST API (``shared.session.attribution``)."""
     from shared.archive.recordings import archive_and_report
+    from shared.session.attribution import awaits_attribution, take_in_legacy_update, uploaded
+    from shared.session.intake import take_in_event
 
-    if foreign(detail, consumer="recordings"):
+    if awaits_attribution(detail):
+        resolved = take_in_legacy_update(
+            detail,
+            client=realtimekit(),
+            take_in=lambda d: take_in_event(
+                d, store=archive_store(), recorder=session_recorder(), defer_legacy=False
+            ),
+        )
+        if resolved is None or not uploaded(resolved):
+            return []
+        detail = resolved
+
+    if erased(detail) or foreign(detail, consumer="recordings"):
         return []
 
     return archive_and_report(
@@ -222,10 +256,12 @@ def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
 
 def archive_session_artifact(
     detail: WebhookDetail, *, expected: type[MeetingTranscript | ChatSynced | MeetingSummary]
-) -> ArtifactRecord:
-    """The transcript, chat and summary consumers' record handler, wired."""
+) -> ArtifactRecord | None:
+    """The transcript, chat and summary consumers' record handler, wired (None: session erased)."""
     from shared.archive.session_artifacts import archive_and_report
 
+    if erased(detail):
+        return None
     if foreign(detail, consumer=expected.__name__):
         from shared.session.model import ArtifactRecord, ArtifactState
 

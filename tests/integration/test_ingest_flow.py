@@ -54,7 +54,13 @@ def test_signed_webhook_lands_byte_for_byte_under_its_session(
     objects = moto_stack.objects(prefix)
     key = f"{prefix}events/20260603T100500.000Z_meeting.participantJoined_{hashlib.sha256(body).hexdigest()[:16]}.json"
     assert sorted(objects) == sorted(
-        [key, f"{prefix}session.json", f"{prefix}participants.json", f"{prefix}participant_events.json"]
+        [
+            key,
+            f"{prefix}session.json",
+            f"{prefix}participants.json",
+            f"{prefix}participant_events.json",
+            f"{prefix}index.html",
+        ]
     )
     assert json.loads(objects[f"{prefix}participants.json"])[0]["name"] == "Mary Sue"
     assert objects[key] == body

@@ -191,7 +191,7 @@ def build_bot_outputs(facts: SessionFacts, *, keep_partial: bool = False) -> Bot
                     text=" ".join(text.strip() for text, _, _ in words if text.strip()),
                 )
             )
-        transcript = Transcript("meeting_bot", tuple(utterances), origin, "session_start")
+        transcript = Transcript("meeting_bot", tuple(utterances), origin, "recording_start")
         timeline: list[dict[str, Any]] = []
         run_id: object = object()
         for entry, utterance in zip(entries, utterances, strict=True):
@@ -254,7 +254,7 @@ def build_bot_outputs(facts: SessionFacts, *, keep_partial: bool = False) -> Bot
             {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             for path, (data, _) in sorted(files.items())
         ],
-        "transcriptTimeBase": "session_start" if transcripts else None,
+        "transcriptTimeBase": "recording_start" if transcripts else None,
         "events": {
             "count": sum(by_type.values()),
             "byType": dict(sorted(by_type.items())),
