@@ -10,13 +10,24 @@ function verifies one webhook at a time, in one process that shares the cores an
 moto and the consumers, so the figures bound this machine's local mode, not a deployment where
 each concurrent invocation has its own Lambda environment.
 
+It also counts, through a botocore event hook on every client of the process (the consumers' and
+moto's clients alike), the S3 PUTs and DynamoDB writes per webhook, and the bytes they wrote. The
+drain includes the delayed rebuild requests (docs/rebuilds.md): the files are final when it ends.
+
+``--growth`` then measures the bytes one session writes as it grows (20, 200 and 2,000 events): the
+real recorder and rebuild code against in-process moto, the session's events spread over a meeting
+of fixed length, rebuild requests delivered when their delay (the window) is due on a simulated
+clock. The baseline, measured in the same run, rebuilds after every change as the pipeline used to.
+
 Usage: python -m bench.load [--webhooks 2000] [--senders 50] [--sessions 100] [--timeout 600]
+       [--rebuild-window 1] [--growth] [--growth-window 30]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import boto3
 
 from local.signing import WebhookSigner
 from local.stack import LocalNames, LocalSettings, LocalStack
@@ -107,6 +120,65 @@ def workload(webhooks: int, sessions: int) -> list[bytes]:
     return [bodies[i] for i in order]
 
 
+DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+
+
+def _size(body: Any) -> int:
+    """Bytes of a PUT body: bytes, or the file object botocore already wrapped them in."""
+    if isinstance(body, bytes | bytearray | str):
+        return len(body)
+    if hasattr(body, "seek") and hasattr(body, "tell"):
+        position = body.tell()
+        body.seek(0, 2)
+        size = int(body.tell())
+        body.seek(position)
+        return size
+    return 0
+
+
+class WriteCounter:
+    """Counts S3 PUTs (objects and parts), DynamoDB writes (items) and the bytes of S3 PUTs, from
+    a ``before-call`` hook on a boto3 session's event system (every client it creates later)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.s3_puts = 0
+        self.s3_bytes = 0
+        self.dynamodb_writes = 0
+        self.by_operation: dict[str, int] = {}
+
+    def install(self, session: boto3.session.Session | None = None) -> WriteCounter:
+        if session is None:
+            boto3.setup_default_session()
+            session = boto3.DEFAULT_SESSION
+        assert session is not None
+        # The API call's own parameters (Body, RequestItems), before botocore serializes them.
+        session.events.register("before-parameter-build", self._before_call)
+        return self
+
+    def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        service, operation = model.service_model.service_name, model.name
+        with self._lock:
+            if service == "s3" and operation in ("PutObject", "UploadPart"):
+                self.s3_puts += 1
+                self.s3_bytes += _size(params.get("Body", b""))
+            elif service == "dynamodb" and operation in DYNAMODB_WRITES:
+                items = 1
+                if operation == "BatchWriteItem":
+                    items = sum(len(v) for v in params.get("RequestItems", {}).values())
+                elif operation == "TransactWriteItems":
+                    items = len(params.get("TransactItems", []))
+                self.dynamodb_writes += items
+            else:
+                return
+            key = f"{service}.{operation}"
+            self.by_operation[key] = self.by_operation.get(key, 0) + 1
+
+    def snapshot(self) -> tuple[int, int, int]:
+        with self._lock:
+            return self.s3_puts, self.s3_bytes, self.dynamodb_writes
+
+
 @dataclass
 class LoadReport:
     webhooks: int
@@ -121,6 +193,18 @@ class LoadReport:
     archived_versions: int
     missing: int
     dead_letters: dict[str, int]
+    s3_puts: int = 0
+    s3_put_bytes: int = 0
+    dynamodb_writes: int = 0
+    rebuild_window_seconds: int = 0
+
+    @property
+    def s3_puts_per_webhook(self) -> float:
+        return self.s3_puts / self.webhooks if self.webhooks else 0.0
+
+    @property
+    def dynamodb_writes_per_webhook(self) -> float:
+        return self.dynamodb_writes / self.webhooks if self.webhooks else 0.0
 
     @property
     def accepted_per_second(self) -> float:
@@ -145,7 +229,10 @@ class LoadReport:
             f"{self.accepted} accepted ({self.accepted_per_second:.0f}/s), "
             f"ack p50 {self.percentile(0.5):.0f} ms p99 {self.percentile(0.99):.0f} ms, "
             f"archived {self.archived_keys}/{self.expected_keys} keys in {self.archived_versions} versions "
-            f"({'exactly once' if self.exactly_once else 'NOT exactly once'}), drained in {self.drain_seconds:.1f} s"
+            f"({'exactly once' if self.exactly_once else 'NOT exactly once'}), drained in {self.drain_seconds:.1f} s; "
+            f"{self.s3_puts_per_webhook:.2f} S3 PUTs and {self.dynamodb_writes_per_webhook:.2f} DynamoDB writes "
+            f"per webhook, {self.s3_put_bytes / max(1, self.sessions) / 1024:.1f} KiB written per session "
+            f"(rebuild window {self.rebuild_window_seconds} s)"
         )
 
 
@@ -168,7 +255,15 @@ def _post(url: str, body: bytes, signer: WebhookSigner) -> tuple[int, float]:
     return status, (time.perf_counter() - started) * 1000
 
 
-def run_load(*, webhooks: int, senders: int, sessions: int, timeout: float = 600.0) -> LoadReport:
+def run_load(
+    *,
+    webhooks: int,
+    senders: int,
+    sessions: int,
+    timeout: float = 600.0,
+    rebuild_window_seconds: int | None = None,
+) -> LoadReport:
+    counter = WriteCounter().install()
     signer = WebhookSigner.generate()
     bodies = workload(webhooks, sessions)
     expected = {
@@ -181,14 +276,19 @@ def run_load(*, webhooks: int, senders: int, sessions: int, timeout: float = 600
     }
     # Own resource names: moto's state is per process, and another local stack may have run in it.
     names = LocalNames(prefix=f"load-{uuid.uuid4().hex[:8]}")
-    with LocalStack(LocalSettings(public_key_pem=signer.public_pem()), names) as stack:
+    settings = LocalSettings(public_key_pem=signer.public_pem())
+    if rebuild_window_seconds is not None:
+        settings.rebuild_window_seconds = rebuild_window_seconds
+    with LocalStack(settings, names) as stack:
         url = stack.webhook_url
+        puts_before, bytes_before, writes_before = counter.snapshot()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=senders) as pool:
             results = list(pool.map(lambda body: _post(url, body, signer), bodies))
         send_seconds = time.perf_counter() - started
         depths = stack.wait_idle(timeout=timeout, settle=1.0)
         drain_seconds = time.perf_counter() - started
+        puts_after, bytes_after, writes_after = counter.snapshot()
         archived = {key for key, _ in stack.list_archive("meetings/") if "/events/" in key}
         s3 = stack.client("s3")
         versions = 0
@@ -209,7 +309,135 @@ def run_load(*, webhooks: int, senders: int, sessions: int, timeout: float = 600
         archived_versions=versions,
         missing=len(expected - archived),
         dead_letters={name: d["dlq"] for name, d in depths.items() if d["dlq"]},
+        s3_puts=puts_after - puts_before,
+        s3_put_bytes=bytes_after - bytes_before,
+        dynamodb_writes=writes_after - writes_before,
+        rebuild_window_seconds=settings.rebuild_window_seconds,
     )
+
+
+# -- bytes per session as sessions grow ---------------------------------------------------------------
+GROWTH_SIZES = (20, 200, 2000)
+MEETING_SECONDS = 30 * 60  # every session of the growth run lasts half an hour
+
+
+@dataclass
+class GrowthPoint:
+    events: int
+    window_seconds: int
+    rebuilds: int
+    s3_puts: int
+    s3_bytes: int  # everything the session wrote: raw bodies and derived files
+    dynamodb_writes: int
+    seconds: float
+
+
+class _SimulatedClock:
+    def __init__(self) -> None:
+        self.now = 1_780_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _DueRequests:
+    """Rebuild requests kept until their delay is due on the simulated clock (SQS DelaySeconds)."""
+
+    def __init__(self, clock: _SimulatedClock) -> None:
+        self._clock = clock
+        self.due: list[tuple[float, str, str]] = []
+
+    def request(self, meeting_id: str, session_id: str, *, delay_seconds: int) -> None:
+        self.due.append((self._clock.now + delay_seconds, meeting_id, session_id))
+        self.due.sort()
+
+
+def session_growth(events: int, *, window_seconds: int | None) -> GrowthPoint:
+    """One session of ``events`` webhooks over ``MEETING_SECONDS``, through the real intake, recorder
+    and rebuild code on in-process moto. ``window_seconds=None``: the baseline, a rebuild after every
+    change (what every webhook used to cost)."""
+    from moto import mock_aws
+
+    from local.stack import provision_resources
+    from shared.adapters.s3 import ArchiveStore
+    from shared.session.intake import take_in_event
+    from shared.session.recorder import SessionRecorder
+    from shared.session.store import SessionStore
+
+    bodies = [json.dumps(b, separators=(",", ":")).encode() for b in session_webhooks(0, events)]
+    with mock_aws():
+        session = boto3.session.Session(
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+        names = LocalNames(prefix=f"growth-{uuid.uuid4().hex[:8]}")
+        provision_resources(lambda service: session.client(service), names, api_token="unused")  # type: ignore[call-overload]
+        counter = WriteCounter().install(session)
+        clock = _SimulatedClock()
+        requests = _DueRequests(clock)
+        store = SessionStore(names.sessions_table, session.client("dynamodb"))
+        archive = ArchiveStore(names.bucket, session.client("s3"))
+        recorder = SessionRecorder(
+            store,
+            archive,
+            requests=requests if window_seconds is not None else None,
+            window_seconds=window_seconds or 0,
+            clock=clock,
+        )
+        start, rebuilds = clock.now, 0
+
+        def run_due(until: float) -> int:
+            done = 0
+            while requests.due and requests.due[0][0] <= until:
+                due, meeting_id, session_id = requests.due.pop(0)
+                clock.now = max(clock.now, due)
+                done += 0 if recorder.rebuild(meeting_id, session_id).skipped else 1
+            return done
+
+        started = time.perf_counter()
+        for k, body in enumerate(bodies):
+            moment = start + k * MEETING_SECONDS / len(bodies)
+            rebuilds += run_due(moment)
+            clock.now = moment
+            detail = build_detail(
+                body, received_at=datetime.now(UTC), delivery_id=None, webhook_id=None, signature_header="x"
+            )
+            take_in_event(detail, store=archive, recorder=recorder)
+        rebuilds += run_due(float("inf"))
+        if window_seconds is None:
+            rebuilds = len(bodies)
+        puts, put_bytes, writes = counter.snapshot()
+        return GrowthPoint(
+            events=len(bodies),
+            window_seconds=window_seconds or 0,
+            rebuilds=rebuilds,
+            s3_puts=puts,
+            s3_bytes=put_bytes,
+            dynamodb_writes=writes,
+            seconds=time.perf_counter() - started,
+        )
+
+
+def growth_table(
+    window_seconds: int, *, sizes: tuple[int, ...] = GROWTH_SIZES, baseline_up_to: int = 200
+) -> str:
+    lines = [
+        f"bytes per session, {MEETING_SECONDS // 60}-minute sessions, rebuild window {window_seconds} s "
+        f"(baseline: a rebuild after every change, up to {baseline_up_to} events; it grows as N^2)",
+        "  events  rebuilds  S3 PUTs  bytes written  baseline bytes  ratio to previous size",
+    ]
+    previous: GrowthPoint | None = None
+    for size in sizes:
+        point = session_growth(size, window_seconds=window_seconds)
+        base = session_growth(size, window_seconds=None) if size <= baseline_up_to else None
+        ratio = f"{point.s3_bytes / previous.s3_bytes:.1f}x" if previous else "-"
+        lines.append(
+            f"  {point.events:6d}  {point.rebuilds:8d}  {point.s3_puts:7d}  {point.s3_bytes:13,d}  "
+            f"{(f'{base.s3_bytes:,d}' if base else 'not run'):>14}  {ratio:>8}"
+        )
+        previous = point
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -218,9 +446,25 @@ def main() -> None:
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds the consumers get to drain")
+    parser.add_argument(
+        "--rebuild-window", type=int, default=None, help="seconds (default: local mode's, 1 s)"
+    )
+    parser.add_argument("--growth", action="store_true", help="also measure bytes per session as it grows")
+    parser.add_argument(
+        "--growth-window", type=int, default=30, help="the growth run's window (deployed: 30 s)"
+    )
+    parser.add_argument("--growth-only", action="store_true", help="only the growth measurement")
     args = parser.parse_args()
+    if args.growth or args.growth_only:
+        print(growth_table(args.growth_window))
+        if args.growth_only:
+            return
     report = run_load(
-        webhooks=args.webhooks, senders=args.senders, sessions=args.sessions, timeout=args.timeout
+        webhooks=args.webhooks,
+        senders=args.senders,
+        sessions=args.sessions,
+        timeout=args.timeout,
+        rebuild_window_seconds=args.rebuild_window,
     )
     print(f"load: {report.summary()}")
     if not report.exactly_once or report.accepted != report.webhooks:

@@ -11,11 +11,14 @@ method runs in a fresh child process, which reports its wall time and its peak R
 - upload_fileobj  boto3 s3.upload_fileobj(urllib3 response), boto3's default TransferConfig
 - naive           read the whole body, then one put_object
 - source-only     read the HTTP body and drop it (the read side alone)
-- s3-only         multipart-upload the same bytes from a local file: the engine's default requests
-                  (8 MiB parts, its concurrency and part checksum), no source, no stream hash
+- s3-only         multipart-upload the same bytes from a local file, written the way the engine
+                  writes: the part size it picks for the size, the same parts in flight (concurrency
+                  uploading, concurrency + 2 alive) and part checksum; no source, no stream hash.
+                  ``s3-only:k=v:...`` takes the same overrides as an engine variant.
 
 Each child also reports its CPU time (user + sys, all threads) spent in the measured section.
-ceiling = the slower of source-only and s3-only. Targets: engine peak RSS flat in file size (largest
+ceiling = the slower of source-only and s3-only (for ``engine:k=v`` the ``s3-only:k=v`` of the same
+settings when it ran). Targets: engine peak RSS flat in file size (largest
 within 1.2x of smallest), engine throughput >= upload_fileobj and >= 0.5 x ceiling.
 
 Usage: python -m bench.transfer [--sizes 64M,512M,2G] [--quick] [--repeat 1] [--methods ...]
@@ -97,7 +100,7 @@ def cpu_seconds() -> float:
 
 
 def engine_config(method: str) -> Any:
-    """``engine[-ranged][:field=value...]`` -> TransferConfig."""
+    """``engine[-ranged][:field=value...]`` or ``s3-only[:field=value...]`` -> TransferConfig."""
     from shared.archive.transfer import TransferConfig
 
     name, *overrides = method.split(":")
@@ -151,8 +154,8 @@ def run_child(method: str, url: str, endpoint: str, key: str, path: str) -> dict
         buf = memoryview(bytearray(MiB))
         while n := body.readinto(buf):
             size += n
-    elif method == "s3-only":
-        size = upload_file_parts(s3, key, Path(path))
+    elif method.startswith("s3-only"):
+        size = upload_file_parts(s3, key, Path(path), engine_config(method))
     else:
         raise SystemExit(f"unknown method {method}")
     seconds = time.perf_counter() - started
@@ -166,29 +169,45 @@ def run_child(method: str, url: str, endpoint: str, key: str, path: str) -> dict
     }
 
 
-def upload_file_parts(s3: Any, key: str, path: Path) -> int:
-    """The S3 write side alone: the engine's default requests (part size, concurrency, per-part
-    checksum) with the bytes read from a local file instead of the HTTP source."""
-    from shared.archive.transfer import TransferConfig, _part_checksum
+def upload_file_parts(s3: Any, key: str, path: Path, config: Any) -> int:
+    """The S3 write side alone, written the way the engine writes: the part size it would choose
+    for this size (``TransferConfig.part_size_for``), one reader handing parts in order to
+    ``concurrency`` upload threads with at most ``concurrency + 2`` parts alive, the same per-part
+    checksum; the bytes come from a local file instead of the HTTP source (no stream SHA-256)."""
+    import threading
 
-    config = TransferConfig()
+    from shared.archive.transfer import _part_checksum
+
     algorithm, member = config.part_checksum, f"Checksum{config.part_checksum}"
     size = path.stat().st_size
+    part_size = config.part_size_for(size)
     upload_id = s3.create_multipart_upload(Bucket=BUCKET, Key=key, ChecksumAlgorithm=algorithm)["UploadId"]
+    permits = threading.Semaphore(config.concurrency + 2)
 
-    def one(number: int) -> dict[str, Any]:
-        with path.open("rb") as file:
-            file.seek((number - 1) * PART)
-            body = file.read(PART)
-        checksum = _part_checksum(algorithm, body)
-        response = s3.upload_part(
-            Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=number, Body=body, **{member: checksum}
-        )
-        return {"PartNumber": number, "ETag": response["ETag"], member: checksum}
+    def one(number: int, body: bytes) -> dict[str, Any]:
+        try:
+            checksum = _part_checksum(algorithm, body)
+            response = s3.upload_part(
+                Bucket=BUCKET, Key=key, UploadId=upload_id, PartNumber=number, Body=body, **{member: checksum}
+            )
+            return {"PartNumber": number, "ETag": response["ETag"], member: checksum}
+        finally:
+            permits.release()
 
-    count = max(1, -(-size // PART))
-    with ThreadPoolExecutor(config.concurrency) as pool:
-        parts = list(pool.map(one, range(1, count + 1)))
+    futures = []
+    with ThreadPoolExecutor(config.concurrency) as pool, path.open("rb") as file:
+        number = 0
+        while True:
+            permits.acquire()
+            body = file.read(part_size)
+            if not body and number:
+                permits.release()
+                break
+            number += 1
+            futures.append(pool.submit(one, number, body))
+            if len(body) < part_size:
+                break
+        parts = [future.result() for future in futures]
     s3.complete_multipart_upload(Bucket=BUCKET, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
     return size
 
@@ -380,18 +399,22 @@ def report(results: dict[tuple[str, int], dict[str, Any]], sizes: list[int], met
                     f"| {human(size)} | {method} | {r['mib_s']:.1f} | {r['spread']} | {r['peak_rss_mib']:.1f} "
                     f"| {r['cpu_s_gib']:.2f} |"
                 )
-    lines += ["", "| size | ceiling MiB/s | engine / ceiling | engine / upload_fileobj | ranged / ceiling |"]
-    lines.append("|---:|---:|---:|---:|---:|")
+    lines += ["", "| size | engine | ceiling MiB/s | engine / ceiling | engine / upload_fileobj |"]
+    lines.append("|---:|:---|---:|---:|---:|")
     for size in sizes:
         get = {m: results[(m, size)]["mib_s"] for m in methods if (m, size) in results}
-        if not {"source-only", "s3-only"} <= get.keys() or "engine" not in get:
+        if "source-only" not in get:
             continue
-        ceiling = min(get["source-only"], get["s3-only"])
-        vs_fileobj = f"{get['engine'] / get['upload_fileobj']:.2f}" if "upload_fileobj" in get else "-"
-        ranged = f"{get['engine-ranged'] / ceiling:.2f}" if "engine-ranged" in get else "-"
-        lines.append(
-            f"| {human(size)} | {ceiling:.1f} | {get['engine'] / ceiling:.2f} | {vs_fileobj} | {ranged} |"
-        )
+        for engine in (m for m in methods if m.startswith("engine") and m in get):
+            settings = engine.partition(":")[2]
+            writer = f"s3-only:{settings}" if settings and f"s3-only:{settings}" in get else "s3-only"
+            if writer not in get:
+                continue
+            ceiling = min(get["source-only"], get[writer])
+            vs_fileobj = f"{get[engine] / get['upload_fileobj']:.2f}" if "upload_fileobj" in get else "-"
+            lines.append(
+                f"| {human(size)} | {engine} | {ceiling:.1f} | {get[engine] / ceiling:.2f} | {vs_fileobj} |"
+            )
     if "engine" in methods and len(sizes) > 1:
         large = results[("engine", sizes[-1])]["peak_rss_mib"]
         ratios = [

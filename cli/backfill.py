@@ -36,6 +36,7 @@ from shared.adapters.realtimekit import RealtimeKitClient, RecordingInfo, Sessio
 from shared.archive.keys import is_safe_id, session_prefix
 from shared.core.exceptions import RealtimeKitNotFound, RealtimeKitRateLimited
 from shared.ingest.envelope import build_detail
+from shared.normalize.rest_participants import participants_payloads
 from shared.session.model import CHAT_SOURCE, TRANSCRIPT_SOURCE
 
 SIGNATURE_HEADER = "backfill"  # delivery.signatureHeader of every synthesized event
@@ -205,21 +206,28 @@ class ArchivedArtifacts:
         self._s3 = s3
         self._bucket = bucket
 
-    def names(self, meeting_id: str, session_id: str) -> set[str]:
+    def manifest(self, meeting_id: str, session_id: str) -> dict[str, Any]:
         try:
             body = self._s3.get_object(
                 Bucket=self._bucket, Key=session_prefix(meeting_id, session_id) + "session.json"
             )["Body"].read()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:
-                return set()
+                return {}
             raise
         manifest = json.loads(body)
-        return {
-            str(a["name"])
-            for a in manifest.get("artifacts", [])
-            if a.get("state") == "archived" and a.get("name")
-        }
+        return manifest if isinstance(manifest, dict) else {}
+
+    def names(self, meeting_id: str, session_id: str) -> set[str]:
+        return archived_names(self.manifest(meeting_id, session_id))
+
+
+def archived_names(manifest: dict[str, Any]) -> set[str]:
+    return {
+        str(a["name"])
+        for a in manifest.get("artifacts", [])
+        if a.get("state") == "archived" and a.get("name")
+    }
 
 
 class Backfill:
@@ -255,7 +263,11 @@ class Backfill:
     def sessions(self, *, meeting_id: str | None, since: datetime | None) -> list[SessionToCheck]:
         """Every session RealtimeKit lists (and every session with an UPLOADED recording), oldest first."""
         found: dict[str, SessionToCheck] = {}
-        infos: list[SessionInfo] = self._rest(lambda: self._client.list_sessions(meeting_id))
+        # ``since`` goes to the API's documented start_time filter: only that part of the history
+        # is paged through.
+        infos: list[SessionInfo] = self._rest(
+            lambda: self._client.list_sessions(meeting_id, start_time=since)
+        )
         for info in infos:
             if info.meeting_id and is_safe_id(info.meeting_id) and is_safe_id(info.id):
                 found[info.id] = SessionToCheck(
@@ -268,7 +280,7 @@ class Backfill:
                     ended_at=info.ended_at,
                 )
         recordings: list[RecordingInfo] = self._rest(
-            lambda: self._client.list_recordings(meeting_id, status=["UPLOADED"])
+            lambda: self._client.list_recordings(meeting_id, status=["UPLOADED"], start_time=since)
         )
         for recording in recordings:
             if (
@@ -300,7 +312,8 @@ class Backfill:
         if session.status == "LIVE":
             outcome.skipped = "still live"
             return outcome
-        archived = self._archived.names(session.meeting_id, session.session_id)
+        manifest = self._archived.manifest(session.meeting_id, session.session_id)
+        archived = archived_names(manifest)
         done = self._checkpoint.done
         for recording in session.recordings:
             name = f"recording/{recording.id}/video"
@@ -326,6 +339,17 @@ class Backfill:
                 continue
             self._enqueue(session, name, artifact_payload(session, kind))
             outcome.enqueued.append(name)
+        # The REST participant list (GET /sessions/{id}/participants), so participants.json names
+        # people whose join webhook was lost; once the record has it, session.json says so.
+        listed = "rest" in (manifest.get("participantSources") or [])
+        if not listed and not any(item.startswith(f"{session.session_id}/participants/") for item in done):
+            people = self._rest(lambda: self._client.list_participants(session.session_id))
+            for page, payload in enumerate(
+                participants_payloads(session.meeting_id, session.session_id, people), start=1
+            ):
+                name = f"participants/{page}"
+                self._enqueue(session, name, {**payload, "synthesizedBy": SYNTHESIZED_BY})
+                outcome.enqueued.append(name)
         return outcome
 
     def _enqueue(self, session: SessionToCheck, name: str, payload: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ProfileNotFound,
 )
 
 from shared.core.exceptions import (
@@ -31,11 +32,15 @@ class CliError(MeetingVaultError):
     """A problem the operator can fix; its message is shown as is."""
 
 
-def describe(error: BaseException) -> str | None:
-    """The one line for a known error, or None for a bug (which keeps its traceback)."""
+def describe(error: BaseException, *, local: bool | None = None) -> str | None:
+    """The one line for a known error, or None for a bug (which keeps its traceback). ``local``:
+    the command targets local mode (True), a deployed stack (False), or nothing yet (None); hints
+    about `meeting-vault dev` are only given for local mode."""
     match error:
         case CliError():
             return str(error)
+        case ProfileNotFound():
+            return f"{error}: check ~/.aws/config, or pass another --profile"
         case NoCredentialsError() | PartialCredentialsError():
             return (
                 "no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
@@ -44,10 +49,10 @@ def describe(error: BaseException) -> str | None:
         case NoRegionError():
             return "no AWS region: pass --region or set AWS_REGION"
         case EndpointConnectionError():
-            return (
-                f"cannot reach {error.kwargs.get('endpoint_url', 'the AWS endpoint')}: "
-                "for local mode, is `meeting-vault dev` running?"
-            )
+            where = error.kwargs.get("endpoint_url", "the AWS endpoint")
+            if local:
+                return f"cannot reach {where}: is `meeting-vault dev` running (see its --aws-port)?"
+            return f"cannot reach {where}: check the network, --region and AWS_ENDPOINT_URL"
         case ClientError():
             info = error.response.get("Error", {})
             return (
@@ -80,7 +85,9 @@ class OperatorGroup(click.Group):
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as error:  # the CLI's one boundary: known errors become one line
-            line = describe(error)
+            from cli.options import TARGET_META
+
+            line = describe(error, local=ctx.meta.get(TARGET_META))
             if line is None:
                 raise
             raise click.ClickException(line.splitlines()[0] if line else type(error).__name__) from error

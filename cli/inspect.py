@@ -1,15 +1,19 @@
-"""``meeting-vault sessions``, ``show`` and ``get``: what the archive holds, read from the bucket.
+"""``meeting-vault sessions``, ``show`` and ``get``: what the archive holds.
 
-Sessions are found by listing ``meetings/{meetingId}/sessions/{sessionId}/`` with a delimiter (no
-full listing of the events), and described by their ``session.json``."""
+``sessions`` reads one page of the sessions table's listing index (``shared.session.listing``),
+never the bucket, so its cost does not grow with the archive. ``show`` resolves a session id with one
+index query and reads that session's ``session.json``. ``get`` downloads the session folder through
+s3transfer (parallel ranged reads of large files), skipping files already complete."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +23,8 @@ from cli.backfill import human_bytes
 from cli.errors import CliError
 from cli.target import Target
 from shared.archive.keys import MEETINGS_PREFIX, is_safe_id, session_prefix
+from shared.session.listing import parse_time
 from shared.session.store import SessionStore
-
-_KIND_LABELS = {"recording": "recording", "recording_audio": "audio", "transcript_source": "transcript"}
-_KIND_LABELS |= {"chat_source": "chat", "summary": "summary"}
-_LABEL_ORDER = {
-    label: index for index, label in enumerate(("recording", "audio", "transcript", "summary", "chat"))
-}
-
-
-def _prefixes(s3: Any, bucket: str, prefix: str) -> Iterator[str]:
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
-        for common in page.get("CommonPrefixes", []):
-            yield str(common["Prefix"])[len(prefix) :].rstrip("/")
 
 
 def _get_json(s3: Any, bucket: str, key: str) -> Any:
@@ -42,16 +35,6 @@ def _get_json(s3: Any, bucket: str, key: str) -> Any:
             return None
         raise
     return json.loads(body)
-
-
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def duration_text(seconds: object) -> str:
@@ -71,29 +54,26 @@ class SessionRow:
     started_at: datetime | None = None
     duration_seconds: float | None = None
     state: str | None = None
+    status: str | None = None
     participants: int = 0
     archived: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, meeting_id: str, session_id: str, manifest: dict[str, Any] | None) -> SessionRow:
-        row = cls(meeting_id=meeting_id, session_id=session_id)
-        if manifest is None:
-            return row
-        session = manifest.get("session") or {}
-        row.title = (manifest.get("meeting") or {}).get("title")
-        row.started_at = _parse_time(session.get("startedAt"))
-        row.duration_seconds = session.get("durationSeconds")
-        row.state = session.get("state")
-        row.participants = len(manifest.get("participants") or [])
-        for artifact in manifest.get("artifacts") or []:
-            label = _KIND_LABELS.get(str(artifact.get("kind")), str(artifact.get("kind")))
-            bucket = row.archived if artifact.get("state") == "archived" else row.failed
-            if label not in bucket:
-                bucket.append(label)
-        for labels in (row.archived, row.failed):
-            labels.sort(key=lambda label: (_LABEL_ORDER.get(label, len(_LABEL_ORDER)), label))
-        return row
+    def of_index(cls, row: dict[str, Any]) -> SessionRow:
+        """A row as the listing index stores it (``shared.session.listing.summarize``)."""
+        return cls(
+            meeting_id=str(row.get("meetingId")),
+            session_id=str(row.get("sessionId")),
+            title=row.get("title"),
+            started_at=parse_time(row.get("startedAt")),
+            duration_seconds=row.get("durationSeconds"),
+            state=row.get("state"),
+            status=row.get("status"),
+            participants=int(row.get("participants") or 0),
+            archived=list(row.get("archived") or []),
+            failed=list(row.get("failed") or []),
+        )
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -103,30 +83,11 @@ class SessionRow:
             "startedAt": self.started_at.isoformat().replace("+00:00", "Z") if self.started_at else None,
             "durationSeconds": self.duration_seconds,
             "state": self.state,
+            "status": self.status,
             "participants": self.participants,
             "archived": self.archived,
             "failed": self.failed,
         }
-
-
-def session_rows(
-    s3: Any, bucket: str, *, meeting_id: str | None = None, since: datetime | None = None
-) -> list[SessionRow]:
-    """Every archived session (of one meeting), newest first."""
-    meetings = [meeting_id] if meeting_id else list(_prefixes(s3, bucket, f"{MEETINGS_PREFIX}/"))
-    rows = []
-    for meeting in meetings:
-        if not is_safe_id(meeting):
-            raise CliError(f"{meeting!r} is not a meeting id")
-        for session in _prefixes(s3, bucket, f"{MEETINGS_PREFIX}/{meeting}/sessions/"):
-            if not is_safe_id(session):
-                continue
-            manifest = _get_json(s3, bucket, session_prefix(meeting, session) + "session.json")
-            row = SessionRow.of(meeting, session, manifest)
-            if since is None or (row.started_at is not None and row.started_at >= since):
-                rows.append(row)
-    oldest = datetime.min.replace(tzinfo=UTC)
-    return sorted(rows, key=lambda r: (r.started_at or oldest, r.session_id), reverse=True)
 
 
 def render_table(rows: list[SessionRow]) -> list[str]:
@@ -155,9 +116,11 @@ def render_table(rows: list[SessionRow]) -> list[str]:
 
 # -- one session -----------------------------------------------------------------------------------
 def find_session(
-    s3: Any, bucket: str, sessions_table: str | None, ddb: Any, reference: str
+    store: SessionStore, reference: str, *, s3: Any = None, bucket: str | None = None
 ) -> tuple[str, str]:
-    """``meetingId/sessionId`` or a session id alone (looked up in the session records, then the bucket)."""
+    """``meetingId/sessionId`` as given, or a session id alone: one query of the listing index. Only
+    when the index does not know the id (a session archived before the index existed, or whose
+    record was wiped for a rebuild) and ``s3`` is given, the bucket's meeting folders are searched."""
     if "/" in reference:
         meeting_id, _, session_id = reference.partition("/")
         if is_safe_id(meeting_id) and is_safe_id(session_id):
@@ -165,14 +128,38 @@ def find_session(
         raise CliError(f"{reference!r} is not MEETING_ID/SESSION_ID")
     if not is_safe_id(reference):
         raise CliError(f"{reference!r} is not a session id")
-    if sessions_table:
-        matches = [pair for pair in SessionStore(sessions_table, ddb).list_sessions() if pair[1] == reference]
-        if len(matches) == 1:
-            return matches[0]
-    for meeting in _prefixes(s3, bucket, f"{MEETINGS_PREFIX}/"):
-        if reference in set(_prefixes(s3, bucket, f"{MEETINGS_PREFIX}/{meeting}/sessions/")):
-            return meeting, reference
-    raise CliError(f"session {reference} is not in the archive (s3://{bucket}/{MEETINGS_PREFIX}/)")
+    matches = store.sessions_with_id(reference)
+    if not matches and s3 is not None and bucket:
+        matches = _sessions_in_bucket(s3, bucket, reference)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        listed = ", ".join(f"{m}/{s}" for m, s in matches)
+        raise CliError(
+            f"session id {reference} is in several meetings ({listed}): pass MEETING_ID/SESSION_ID"
+        )
+    where = f" nor in s3://{bucket}/{MEETINGS_PREFIX}/" if s3 is not None and bucket else ""
+    raise CliError(
+        f"session {reference} is not in the sessions index ({store.table_name}){where}: check the id, "
+        "or pass MEETING_ID/SESSION_ID"
+    )
+
+
+def _sessions_in_bucket(s3: Any, bucket: str, session_id: str) -> list[tuple[str, str]]:
+    """The meetings whose folder holds this session (one delimiter listing, then one probe per meeting)."""
+    found = []
+    root = f"{MEETINGS_PREFIX}/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root, Delimiter="/"):
+        for common in page.get("CommonPrefixes", []):
+            meeting_id = str(common["Prefix"])[len(root) :].rstrip("/")
+            if not is_safe_id(meeting_id):
+                continue
+            probe = s3.list_objects_v2(
+                Bucket=bucket, Prefix=session_prefix(meeting_id, session_id), MaxKeys=1
+            )
+            if probe.get("KeyCount", 0):
+                found.append((meeting_id, session_id))
+    return found
 
 
 def load_manifest(s3: Any, bucket: str, meeting_id: str, session_id: str) -> dict[str, Any]:
@@ -240,6 +227,31 @@ def render_manifest(manifest: dict[str, Any], *, bucket: str) -> list[str]:
 class Download:
     files: int = 0
     bytes: int = 0
+    skipped: int = 0  # already complete in the output folder (resume)
+    paths: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"files": self.files, "bytes": self.bytes, "skipped": self.skipped, "paths": self.paths}
+
+
+PART_SUFFIX = ".part"
+MULTIPART_THRESHOLD = 16 * 1024 * 1024  # larger files are fetched as parallel ranged GETs
+MAX_CONCURRENCY = 8
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _complete(path: Path, size: int, sha256: str | None) -> bool:
+    """A file a previous run finished: same size, and the manifest's sha256 when it gives one."""
+    if not path.is_file() or path.stat().st_size != size:
+        return False
+    return sha256 is None or _sha256_of(path) == sha256
 
 
 def download_session(
@@ -249,59 +261,112 @@ def download_session(
     session_id: str,
     out: Path,
     *,
+    replace: bool = False,
     echo: Callable[[str], None] = lambda _: None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
 ) -> Download:
-    """Every object of the session folder into ``out``, keeping the folder's layout. Each file is
-    written to a temporary name and renamed, so an interrupted download leaves no torn file."""
+    """Every object of the session folder into ``out``, keeping the folder's layout.
+
+    Each file goes through s3transfer's ``download_file`` (ranged GETs in parallel above
+    ``MULTIPART_THRESHOLD``) into ``NAME.part``, is checked against the listed size, then renamed:
+    an interrupted run leaves no torn file under the real name. The next run skips files already
+    complete (size, and sha256 where session.json lists it) and downloads the rest again from the
+    start, replacing any ``.part`` left behind; ``replace`` downloads everything again."""
+    from boto3.s3.transfer import TransferConfig
+
+    config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, max_concurrency=MAX_CONCURRENCY)
     prefix = session_prefix(meeting_id, session_id)
+    manifest = _get_json(s3, bucket, prefix + "session.json") or {}
+    digests = {
+        str(a["key"]): str(a["sha256"])
+        for a in manifest.get("artifacts") or []
+        if a.get("key") and a.get("sha256")
+    }
+    digests |= {prefix + str(d["path"]): str(d["sha256"]) for d in manifest.get("derivedFiles") or []}
+    items = [
+        item
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]
+    if not items:
+        raise CliError(f"session {meeting_id}/{session_id} has no objects in s3://{bucket}/")
+    if on_total:
+        on_total(sum(int(item["Size"]) for item in items))
     result = Download()
     root = out.resolve()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            relative = str(item["Key"])[len(prefix) :]
-            path = (root / relative).resolve()
-            if root not in path.parents:  # keys come from our own layout; refuse anything else
-                raise CliError(f"refusing to write {item['Key']} outside {out}")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(path.name + ".part")
-            body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"]
-            with partial.open("wb") as handle:
-                while chunk := body.read(1024 * 1024):
-                    handle.write(chunk)
-            os.replace(partial, path)
-            result.files += 1
-            result.bytes += int(item["Size"])
-            echo(f"  {relative}  {human_bytes(int(item['Size']))}")
-    if result.files == 0:
-        raise CliError(f"session {meeting_id}/{session_id} has no objects in s3://{bucket}/")
+    for item in items:
+        key, size = str(item["Key"]), int(item["Size"])
+        relative = key[len(prefix) :]
+        path = (root / relative).resolve()
+        if root not in path.parents:  # keys come from our own layout; refuse anything else
+            raise CliError(f"refusing to write {key} outside {out}")
+        if not replace and _complete(path, size, digests.get(key)):
+            result.skipped += 1
+            if progress:
+                progress(size)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + PART_SUFFIX)
+        s3.download_file(bucket, key, str(partial), Callback=progress, Config=config)
+        if partial.stat().st_size != size:
+            raise CliError(f"{key}: got {partial.stat().st_size} bytes, expected {size}; run get again")
+        os.replace(partial, path)
+        result.files += 1
+        result.bytes += size
+        result.paths.append(relative)
+        echo(f"  {relative}  {human_bytes(size)}")
     return result
 
 
 # -- commands --------------------------------------------------------------------------------------
+def _store(target: Target) -> SessionStore:
+    return SessionStore(target.sessions_table, target.client("dynamodb"))
+
+
 def sessions_command(
     target: Target,
     *,
-    meeting_id: str | None,
-    since: datetime | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    meeting_id: str | None = None,
+    state: str | None = None,
+    limit: int = 50,
+    next_token: str | None = None,
     as_json: bool,
     echo: Callable[[str], None],
 ) -> list[SessionRow]:
-    rows = session_rows(target.client("s3"), target.bucket, meeting_id=meeting_id, since=since)
+    if meeting_id is not None and not is_safe_id(meeting_id):
+        raise CliError(f"{meeting_id!r} is not a meeting id")
+    try:
+        page = _store(target).list_page(
+            since=since,
+            until=until,
+            meeting_id=meeting_id,
+            state=state,  # type: ignore[arg-type]  # click.Choice gave one of ListState
+            limit=limit,
+            next_token=next_token,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    rows = [SessionRow.of_index(row) for row in page.rows]
     if as_json:
-        echo(json.dumps([row.as_json() for row in rows], ensure_ascii=False, indent=2))
-    elif not rows:
-        echo(f"no archived sessions in s3://{target.bucket}/ ({target.description})")
+        document = {"sessions": [row.as_json() for row in rows], "next": page.next_token}
+        echo(json.dumps(document, ensure_ascii=False, indent=2))
+        return rows
+    if not rows:
+        echo(f"no archived sessions match ({target.description})")
     else:
         for line in render_table(rows):
             echo(line)
-        echo(f"{len(rows)} sessions in s3://{target.bucket}/")
+        echo(f"{len(rows)} sessions")
+    if page.next_token:
+        echo(f"more: meeting-vault sessions ... --next {page.next_token}")
     return rows
 
 
 def _locate(target: Target, reference: str) -> tuple[str, str]:
-    return find_session(
-        target.client("s3"), target.bucket, target.sessions_table, target.client("dynamodb"), reference
-    )
+    return find_session(_store(target), reference, s3=target.client("s3"), bucket=target.bucket)
 
 
 def show_command(target: Target, reference: str, *, as_json: bool, echo: Callable[[str], None]) -> None:
@@ -314,9 +379,55 @@ def show_command(target: Target, reference: str, *, as_json: bool, echo: Callabl
         echo(line)
 
 
-def get_command(target: Target, reference: str, *, out: Path, echo: Callable[[str], None]) -> Download:
+def get_command(
+    target: Target,
+    reference: str,
+    *,
+    out: Path,
+    replace: bool = False,
+    as_json: bool = False,
+    echo: Callable[[str], None],
+    progress_bar: bool = False,
+) -> Download:
     meeting_id, session_id = _locate(target, reference)
-    echo(f"s3://{target.bucket}/{session_prefix(meeting_id, session_id)} -> {out}/")
-    result = download_session(target.client("s3"), target.bucket, meeting_id, session_id, out, echo=echo)
-    echo(f"{result.files} files, {human_bytes(result.bytes)}")
+    quiet: Callable[[str], None] = (lambda _: None) if as_json or progress_bar else echo
+    if not as_json:
+        echo(f"s3://{target.bucket}/{session_prefix(meeting_id, session_id)} -> {out}/")
+    s3 = target.client("s3")
+    if progress_bar:
+        result = _download_with_bar(s3, target.bucket, meeting_id, session_id, out, replace=replace)
+    else:
+        result = download_session(s3, target.bucket, meeting_id, session_id, out, replace=replace, echo=quiet)
+    if as_json:
+        echo(json.dumps(result.as_json(), indent=2))
+    else:
+        skipped = f" ({result.skipped} already complete)" if result.skipped else ""
+        echo(f"{result.files} files, {human_bytes(result.bytes)}{skipped}")
     return result
+
+
+def _download_with_bar(
+    s3: Any, bucket: str, meeting_id: str, session_id: str, out: Path, *, replace: bool
+) -> Download:
+    import threading
+
+    import click
+
+    lock = threading.Lock()
+    holder: dict[str, Any] = {}
+
+    def on_total(total: int) -> None:
+        holder["bar"] = click.progressbar(length=total, label="downloading", file=sys.stderr, show_pos=False)
+        holder["bar"].__enter__()
+
+    def progress(amount: int) -> None:  # s3transfer calls it from its worker threads
+        with lock:
+            holder["bar"].update(amount)
+
+    try:
+        return download_session(
+            s3, bucket, meeting_id, session_id, out, replace=replace, progress=progress, on_total=on_total
+        )
+    finally:
+        if "bar" in holder:
+            holder["bar"].__exit__(None, None, None)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from cli.errors import OperatorGroup
-from cli.options import SINCE, realtimekit_options, target_options
+from cli.options import SINCE, json_option, realtimekit_options, target_options, webhook_target_options
 
 if TYPE_CHECKING:
     from cli.realtimekit_access import RealtimeKitOptions
@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 TargetFactory = Callable[[], "Target"]
 
 
-@click.group(cls=OperatorGroup)
+@click.group(cls=OperatorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="meeting-vault")
 def main() -> None:
-    """meeting-vault: keep every RealtimeKit meeting (recordings, transcripts, summaries, chat) in your S3."""
+    """meeting-vault: keep every RealtimeKit meeting (recordings, transcripts, summaries, chat) in your S3.
+
+    Shell completion (bash, zsh, fish): eval "$(_MEETING_VAULT_COMPLETE=bash_source meeting-vault)"
+    (docs/cli.md)."""
 
 
 @main.command()
@@ -38,6 +41,12 @@ def main() -> None:
     "--public-key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="PEM public key that verifies webhook signatures. Default: the local dev key pair in .meeting-vault/.",
+)
+@click.option(
+    "--archive-port",
+    default=8081,
+    show_default=True,
+    help="Port that serves the archive over HTTP (session pages, media with Range).",
 )
 @click.option(
     "--app-id",
@@ -56,6 +65,7 @@ def main() -> None:
 def dev(
     port: int,
     aws_port: int,
+    archive_port: int,
     public_key_file: Path | None,
     app_ids: tuple[str, ...],
     api_base_url: str | None,
@@ -67,6 +77,7 @@ def dev(
     run_dev(
         port=port,
         aws_port=aws_port,
+        archive_port=archive_port,
         public_key_file=public_key_file,
         app_ids=app_ids,
         api_base_url=api_base_url,
@@ -84,11 +95,14 @@ def dev(
     help="RealtimeKit app id whose webhooks are accepted (repeatable). Default: the sample meeting's app.",
 )
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
-def demo(app_ids: tuple[str, ...], verbose: bool) -> None:
+@click.option("--serve", is_flag=True, help="Keep serving the archive (the session page) until Ctrl-C.")
+def demo(app_ids: tuple[str, ...], verbose: bool, serve: bool) -> None:
     """Play a recorded sample meeting through a local pipeline and list what was archived."""
     from local.demo import run_demo
 
-    report = run_demo(echo=click.echo, log_level="INFO" if verbose else "WARNING", app_ids=app_ids)
+    report = run_demo(
+        echo=click.echo, log_level="INFO" if verbose else "WARNING", app_ids=app_ids, serve=serve
+    )
     failed = [(event, status) for event, status in report.deliveries if status != 202]
     if failed or report.dead_letters:
         click.echo(
@@ -99,7 +113,7 @@ def demo(app_ids: tuple[str, ...], verbose: bool) -> None:
 
 # -- operator commands: each maps its options to one call in its cli/ module ------------------------
 @main.command()
-@target_options
+@webhook_target_options
 @realtimekit_options
 @click.option("--name", default="meeting-vault", show_default=True, help="Name of the RealtimeKit webhook.")
 @click.option("--dry-run", is_flag=True, help="Print what would change; change nothing.")
@@ -153,22 +167,53 @@ def backfill(
 
 @main.command()
 @target_options
+@click.option("--since", type=SINCE, help="Only sessions that started at or after DATE or AGE (e.g. 7d).")
+@click.option("--until", type=SINCE, help="Only sessions that started at or before DATE or AGE.")
 @click.option("--meeting", "meeting_id", metavar="ID", help="Only this meeting's sessions.")
-@click.option("--since", type=SINCE, help="Only sessions that started on or after DATE (UTC).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def sessions(target: TargetFactory, meeting_id: str | None, since: datetime | None, as_json: bool) -> None:
-    """List the archived sessions: title, start, duration, participants, archived and failed artifacts."""
+@click.option(
+    "--state",
+    type=click.Choice(["failed", "complete", "pending"]),
+    help="failed: a file failed; pending: live, or a file announced and not archived yet; complete: the rest.",
+)
+@click.option(
+    "--limit", default=50, show_default=True, type=click.IntRange(1, 1000), help="Sessions per page."
+)
+@click.option("--next", "next_token", metavar="TOKEN", help="The next page, as the previous page printed it.")
+@json_option
+def sessions(
+    target: TargetFactory,
+    since: datetime | None,
+    until: datetime | None,
+    meeting_id: str | None,
+    state: str | None,
+    limit: int,
+    next_token: str | None,
+    as_json: bool,
+) -> None:
+    """List archived sessions, newest first, one page at a time: title, start, duration,
+    participants, archived and failed artifacts. Reads the sessions index only."""
     from cli.inspect import sessions_command
 
-    sessions_command(target(), meeting_id=meeting_id, since=since, as_json=as_json, echo=click.echo)
+    sessions_command(
+        target(),
+        since=since,
+        until=until,
+        meeting_id=meeting_id,
+        state=state,
+        limit=limit,
+        next_token=next_token,
+        as_json=as_json,
+        echo=click.echo,
+    )
 
 
 @main.command()
 @target_options
 @click.argument("session")
-@click.option("--json", "as_json", is_flag=True, help="Print session.json as stored.")
+@json_option
 def show(target: TargetFactory, session: str, as_json: bool) -> None:
-    """Show one session's manifest (SESSION: a session id, or MEETING_ID/SESSION_ID)."""
+    """Show one session's manifest (SESSION: a session id, or MEETING_ID/SESSION_ID); --json prints
+    session.json as stored."""
     from cli.inspect import show_command
 
     show_command(target(), session, as_json=as_json, echo=click.echo)
@@ -183,15 +228,99 @@ def show(target: TargetFactory, session: str, as_json: bool) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory to download the session folder into (its layout is kept).",
 )
-def get(target: TargetFactory, session: str, out: Path) -> None:
-    """Download a whole session folder (SESSION: a session id, or MEETING_ID/SESSION_ID)."""
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Download every file again, even those already complete in --out (default: resume).",
+)
+@json_option
+def get(target: TargetFactory, session: str, out: Path, replace: bool, as_json: bool) -> None:
+    """Download a whole session folder (SESSION: a session id, or MEETING_ID/SESSION_ID): parallel
+    ranged reads, a progress bar on a terminal; a second run resumes what is missing."""
     from cli.inspect import get_command
 
-    get_command(target(), session, out=out, echo=click.echo)
+    get_command(
+        target(),
+        session,
+        out=out,
+        replace=replace,
+        as_json=as_json,
+        echo=click.echo,
+        progress_bar=sys.stderr.isatty() and not as_json,
+    )
 
 
 @main.command()
 @target_options
+@click.argument("phrase")
+@click.option("--speaker", metavar="NAME", help="Only lines of speakers whose name contains NAME.")
+@click.option("--since", metavar="30d|2w|DATE", help="Only sessions of the last N days/weeks, or since DATE.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="Most lines.")
+@click.option(
+    "--index-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Search a local copy of index/utterances/ with DuckDB (no stack needed).",
+)
+def search(
+    target: TargetFactory,
+    phrase: str,
+    speaker: str | None,
+    since: str | None,
+    limit: int,
+    index_dir: Path | None,
+) -> None:
+    """Find PHRASE in every archived transcript: meeting, time and offset in the recording.
+
+    Deployed: Athena; local mode: DuckDB; the same SQL."""
+    from cli.search import search_command
+
+    search_command(
+        None if index_dir else target(),
+        phrase,
+        speaker=speaker,
+        since=since,
+        limit=limit,
+        index_dir=index_dir,
+        echo=click.echo,
+        note=lambda text: click.echo(text, err=True),
+    )
+
+
+@main.command(name="open")
+@target_options
+@click.argument("session")
+@click.option(
+    "--expires",
+    default=3600,
+    show_default=True,
+    type=click.IntRange(1, 7 * 24 * 3600),
+    help="Seconds the presigned URLs stay valid (deployed stack; at most 7 days).",
+)
+@click.option(
+    "--archive-url",
+    envvar="MEETING_VAULT_ARCHIVE_URL",
+    metavar="URL",
+    help="Local mode: where `meeting-vault dev` serves the archive. [default: http://127.0.0.1:8081]",
+)
+def open_(target: TargetFactory, session: str, expires: int, archive_url: str | None) -> None:
+    """Print the URL of a session's page (SESSION: a session id, or MEETING_ID/SESSION_ID).
+
+    Deployed: the page and its media presigned, the media URLs in the fragment; local: the archive
+    served by `meeting-vault dev`."""
+    from cli.session_page import open_command
+
+    open_command(
+        target(),
+        session,
+        expires=expires,
+        archive_url=archive_url,
+        echo=click.echo,
+        note=lambda text: click.echo(text, err=True),
+    )
+
+
+@main.command()
+@webhook_target_options
 @click.option("--session", "sessions_", multiple=True, metavar="SESSION", help="Replay a session's events/.")
 @click.option("--meeting", "meetings", multiple=True, metavar="ID", help="Replay every session of a meeting.")
 @click.option("--key", "keys", multiple=True, metavar="KEY", help="Replay one events/ object.")
@@ -251,23 +380,119 @@ def replay(
 @target_options
 @click.argument("queue", required=False)
 @click.option("--dry-run", is_flag=True, help="Only show the DLQ depths.")
-@click.option("--max", "limit", type=click.IntRange(min=1), help="Move at most this many messages per queue.")
-def redrive(target: TargetFactory, queue: str | None, dry_run: bool, limit: int | None) -> None:
+@json_option
+def redrive(target: TargetFactory, queue: str | None, dry_run: bool, as_json: bool) -> None:
     """Move dead-lettered messages back to their source queue (QUEUE: sessions, recordings,
-    transcripts, summaries or chat; default: every queue)."""
+    transcripts, summaries, chat, reconcile, reconcile-schedule...; default: every queue). On AWS:
+    SQS's own message move task, with its progress until it finishes."""
     from cli.queues import redrive_command
 
-    redrive_command(target(), queue, dry_run=dry_run, limit=limit, echo=click.echo)
+    result = redrive_command(target(), queue, dry_run=dry_run, as_json=as_json, echo=click.echo)
+    if result.failed:
+        sys.exit(1)
 
 
 @main.command()
 @target_options
+@click.option(
+    "--since",
+    type=SINCE,
+    default="24h",
+    show_default=True,
+    help="The window (DATE or AGE) in which a session's failed artifacts make the exit code 1.",
+)
 @click.option("--failures", "limit", default=10, show_default=True, help="How many failures to show.")
-def status(target: TargetFactory, limit: int) -> None:
-    """Queue and DLQ depths, dead-lettered events, and failed artifacts with their reasons."""
+@json_option
+def status(target: TargetFactory, since: datetime, limit: int, as_json: bool) -> None:
+    """Queue and DLQ depths, dead-lettered events, and the sessions with failed artifacts.
+
+    Exit code 0 when healthy; 1 when any DLQ holds messages or a session of the window has a failed
+    artifact (for cron and CI)."""
     from cli.queues import status_command
 
-    status_command(target(), limit=limit, echo=click.echo)
+    report = status_command(target(), since=since, limit=limit, as_json=as_json, echo=click.echo)
+    if not report.healthy:
+        sys.exit(1)
+
+
+@main.command()
+@target_options
+@click.option("--session", "session", metavar="SESSION", help="A session id, or MEETING_ID/SESSION_ID.")
+@click.option("--meeting", "meeting_id", metavar="ID", help="Every session of this meeting.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+def forget(
+    target: TargetFactory, session: str | None, meeting_id: str | None, yes: bool, as_json: bool
+) -> None:
+    """Erase a session (or every session of a meeting): every object version under its folder, its
+    record and its idempotency items; leaves a tombstone so later webhooks and sweeps archive
+    nothing of it again. What cannot be erased: docs/runbook.md."""
+    from cli.forget import forget_command
+
+    if (session is None) == (meeting_id is None):
+        raise click.UsageError("give exactly one of --session or --meeting")
+    forget_command(
+        target(),
+        session=session,
+        meeting_id=meeting_id,
+        confirm=None if yes else (lambda prompt: click.confirm(prompt, default=False, err=True)),
+        as_json=as_json,
+        echo=click.echo,
+    )
+
+
+@main.group()
+def relay() -> None:
+    """Live relays of a meeting bot's transcription WebSocket (seed 004): start, list, stop."""
+
+
+@relay.command("start")
+@target_options
+@click.option(
+    "--websocket-url",
+    envvar="MEETING_VAULT_WEBSOCKET_URL",
+    required=True,
+    metavar="URL",
+    help="The bot's read-only socket URL; '-' reads it from standard input (keeps it out of `ps` and "
+    "shell history), as does the environment variable MEETING_VAULT_WEBSOCKET_URL.",
+)
+@click.option("--meeting-id", required=True, metavar="ID", help="The meeting the relayed session belongs to.")
+@click.option("--session-id", metavar="ID", help="Session id of the relay's folder (default: the relay id).")
+@click.option("--title", metavar="TITLE", help="Meeting title for session.json.")
+def relay_start(
+    target: TargetFactory, websocket_url: str, meeting_id: str, session_id: str | None, title: str | None
+) -> None:
+    """Start relaying a bot's socket onto the bus; archive it when the meeting ends."""
+    from cli.relay import start_command
+
+    start_command(
+        target(),
+        websocket_url=websocket_url,
+        meeting_id=meeting_id,
+        session_id=session_id,
+        title=title,
+        echo=click.echo,
+    )
+
+
+@relay.command("list")
+@target_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def relay_list(target: TargetFactory, as_json: bool) -> None:
+    """The relays, running and ended."""
+    from cli.relay import list_command
+
+    list_command(target(), as_json=as_json, echo=click.echo)
+
+
+@relay.command("stop")
+@target_options
+@click.argument("relay_id")
+def relay_stop(target: TargetFactory, relay_id: str) -> None:
+    """Stop a running relay; what it received is archived."""
+    from cli.relay import stop_command
+
+    stop_command(target(), relay_id, echo=click.echo)
 
 
 if __name__ == "__main__":

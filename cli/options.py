@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -19,8 +20,10 @@ ENDPOINT_ENV = "MEETING_VAULT_ENDPOINT"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def target_options(command: F) -> F:
-    """``--stack/--region`` (deployed) or ``--local/--endpoint`` (local mode); adds ``target``."""
+TARGET_META = "meeting_vault.target_is_local"  # ctx.meta: error hints that match the target
+
+
+def _target_options(command: F, *, webhook: bool) -> F:
     options = [
         click.option(
             "--stack",
@@ -30,6 +33,7 @@ def target_options(command: F) -> F:
         click.option(
             "--region", envvar="AWS_REGION", help="AWS region of the stack (default: your AWS config)."
         ),
+        click.option("--profile", envvar="AWS_PROFILE", help="AWS named profile (default: your AWS config)."),
         click.option(
             "--local", is_flag=True, help="Target local mode (`meeting-vault dev`) instead of a stack."
         ),
@@ -40,30 +44,42 @@ def target_options(command: F) -> F:
             help="AWS endpoint of local mode, as `meeting-vault dev` prints it (implies --local). "
             "[default: http://127.0.0.1:5000]",
         ),
-        click.option(
-            "--webhook-url",
-            envvar="MEETING_VAULT_WEBHOOK_URL",
-            metavar="URL",
-            help="Override the webhook URL (default: the stack's WebhookUrl output; local mode: "
-            "http://127.0.0.1:8080/webhooks/realtimekit).",
-        ),
     ]
+    if webhook:
+        options.append(
+            click.option(
+                "--webhook-url",
+                envvar="MEETING_VAULT_WEBHOOK_URL",
+                metavar="URL",
+                help="Override the webhook URL (default: the stack's WebhookUrl output; local mode: "
+                "http://127.0.0.1:8080/webhooks/realtimekit).",
+            )
+        )
 
     def wrapper(
         *args: Any,
         stack: str | None,
         region: str | None,
+        profile: str | None,
         local: bool,
         endpoint: str | None,
-        webhook_url: str | None,
+        webhook_url: str | None = None,
         **kwargs: Any,
     ) -> Any:
+        is_local = local or bool((endpoint or os.environ.get(ENDPOINT_ENV)) and not stack)
+        click.get_current_context().meta[TARGET_META] = is_local
+
         # Resolved lazily: --help and option errors need no AWS call.
         def target() -> Target:
             from cli.target import resolve_target
 
             return resolve_target(
-                stack=stack, region=region, local=local, endpoint=endpoint, webhook_url=webhook_url
+                stack=stack,
+                region=region,
+                profile=profile,
+                local=local,
+                endpoint=endpoint,
+                webhook_url=webhook_url,
             )
 
         return command(*args, target=target, **kwargs)
@@ -75,8 +91,25 @@ def target_options(command: F) -> F:
     return decorated
 
 
+def target_options(command: F) -> F:
+    """``--stack/--region/--profile`` (deployed) or ``--local/--endpoint`` (local mode); adds ``target``."""
+    return _target_options(command, webhook=False)
+
+
+def webhook_target_options(command: F) -> F:
+    """``target_options`` and ``--webhook-url``, for the commands that call the webhook."""
+    return _target_options(command, webhook=True)
+
+
+def json_option(command: F) -> F:
+    """``--json``: the same facts as the text output, as JSON on stdout (adds ``as_json``)."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(command)
+
+
 def realtimekit_options(command: F) -> F:
-    """RealtimeKit account, app, token, API base URL and rate limit; adds ``rtk``."""
+    """RealtimeKit account, app, API base URL and rate limit; adds ``rtk``. The API token is never an
+    option (a flag shows in ``ps`` and shell history): env ``REALTIMEKIT_API_TOKEN``, else the stack's
+    Secrets Manager secret."""
     options = [
         click.option(
             "--account-id",
@@ -85,11 +118,6 @@ def realtimekit_options(command: F) -> F:
         ),
         click.option(
             "--app-id", envvar="REALTIMEKIT_APP_ID", help="RealtimeKit App id (default: the stack's)."
-        ),
-        click.option(
-            "--api-token",
-            envvar="REALTIMEKIT_API_TOKEN",
-            help="Cloudflare API token with the Realtime permission (default: the stack's secret).",
         ),
         click.option(
             "--api-base-url",
@@ -111,7 +139,6 @@ def realtimekit_options(command: F) -> F:
         *args: Any,
         account_id: str | None,
         app_id: str | None,
-        api_token: str | None,
         api_base_url: str | None,
         rate_limit: str,
         **kwargs: Any,
@@ -121,7 +148,7 @@ def realtimekit_options(command: F) -> F:
         rtk = RealtimeKitOptions(
             account_id=account_id,
             app_id=app_id,
-            api_token=api_token,
+            api_token=os.environ.get("REALTIMEKIT_API_TOKEN") or None,
             api_base_url=api_base_url,
             rate_limit=rate_limit,
         )
@@ -134,18 +161,27 @@ def realtimekit_options(command: F) -> F:
     return decorated
 
 
-class SinceDate(click.ParamType):
-    """``2026-06-01`` or ``2026-06-01T10:00`` (UTC unless an offset is given)."""
+_UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
-    name = "DATE"
+
+class SinceDate(click.ParamType):
+    """``2026-06-01``, ``2026-06-01T10:00`` (UTC unless an offset is given), or an age: ``30m``,
+    ``12h``, ``7d``, ``2w`` before now."""
+
+    name = "DATE|AGE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> datetime:
         if isinstance(value, datetime):
             return value
+        text = str(value).strip()
+        if len(text) >= 2 and text[-1] in _UNITS and text[:-1].isdigit():
+            return datetime.now(UTC) - timedelta(seconds=int(text[:-1]) * _UNITS[text[-1]])
         try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
-            self.fail(f"{value!r} is not a date like 2026-06-01 or 2026-06-01T10:00", param, ctx)
+            self.fail(
+                f"{value!r} is not a date like 2026-06-01 or 2026-06-01T10:00, or an age like 7d", param, ctx
+            )
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

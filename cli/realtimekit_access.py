@@ -4,7 +4,8 @@ request paced to RealtimeKit's rate limit.
 - account id and app id: ``--account-id`` / ``--app-id`` (env ``REALTIMEKIT_ACCOUNT_ID`` /
   ``REALTIMEKIT_APP_ID``); else a deployed stack's consumer function environment; local mode uses
   the ids it gives its own consumers.
-- API token: ``--api-token`` (env ``REALTIMEKIT_API_TOKEN``); else the stack's Secrets Manager secret.
+- API token: env ``REALTIMEKIT_API_TOKEN``; else the stack's Secrets Manager secret. Never an option:
+  a flag shows in ``ps`` and in shell history.
 - base URL: ``--api-base-url`` (env ``REALTIMEKIT_API_BASE_URL``); tests point it at the stand-in."""
 
 from __future__ import annotations
@@ -63,14 +64,14 @@ def _api_token(target: Target, options: RealtimeKitOptions) -> str:
     if options.api_token:
         return options.api_token.strip()
     if not target.api_token_secret:
-        raise CliError("no RealtimeKit API token: pass --api-token or set REALTIMEKIT_API_TOKEN")
+        raise CliError("no RealtimeKit API token: set REALTIMEKIT_API_TOKEN, or put it in the stack's secret")
     try:
         secret = target.client("secretsmanager").get_secret_value(SecretId=target.api_token_secret)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "error")
         raise CliError(
             f"cannot read the RealtimeKit API token from {target.api_token_secret} ({code}): "
-            "pass --api-token or set REALTIMEKIT_API_TOKEN"
+            "set REALTIMEKIT_API_TOKEN, or allow secretsmanager:GetSecretValue on it"
         ) from exc
     token = str(secret.get("SecretString") or "").strip()
     if not token:

@@ -185,14 +185,13 @@ def replay_command(
     echo: Callable[[str], None],
 ) -> ReplayResult:
     from cli.inspect import find_session
+    from shared.session.store import SessionStore
 
     if not (sessions or meetings or keys or files):
         raise CliError("name what to replay: --session, --meeting, --key or --file")
     s3 = target.client("s3")
-    located = [
-        find_session(s3, target.bucket, target.sessions_table, target.client("dynamodb"), reference)
-        for reference in sessions
-    ]
+    store = SessionStore(target.sessions_table, target.client("dynamodb"))
+    located = [find_session(store, reference, s3=s3, bucket=target.bucket) for reference in sessions]
     listed = event_keys(s3, target.bucket, sessions=located, meetings=list(meetings), keys=list(keys))
     via = via or ("webhook" if target.local else "bus")
     sender: WebhookReplayer | BusReplayer | None = None

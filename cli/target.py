@@ -1,7 +1,9 @@
 """Where the pipeline is: a deployed stack (its CloudFormation outputs) or local mode.
 
 ``--stack NAME`` (default ``MeetingVault``, the CDK app's default stack name) reads the stack's
-outputs with ``describe_stacks``. ``--local`` or ``--endpoint URL`` (env ``MEETING_VAULT_ENDPOINT``)
+outputs with ``describe_stacks``; ``--profile`` picks the AWS named profile. Queues are read from the
+outputs generically (every ``<Name>QueueUrl`` / ``<Name>DeadLetterQueueUrl`` pair, e.g. the reconcile
+sweep's), so a queue the stack adds shows in ``status`` and ``redrive`` without a CLI change. ``--local`` or ``--endpoint URL`` (env ``MEETING_VAULT_ENDPOINT``)
 targets ``meeting-vault dev``: the resource names of ``LocalNames`` on the AWS endpoint it prints."""
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from cli.errors import CliError
 from cli.options import DEFAULT_STACK_NAME, ENDPOINT_ENV
 from local.names import REGION as LOCAL_REGION
 from local.names import WEBHOOK_PATH, LocalNames
-from shared.fanout.routing import ROUTES
+from shared.fanout.routing import RECONCILE, ROUTES
 
 DEFAULT_LOCAL_ENDPOINT = "http://127.0.0.1:5000"  # `meeting-vault dev --aws-port` default
 DEFAULT_LOCAL_WEBHOOK_URL = f"http://127.0.0.1:8080{WEBHOOK_PATH}"  # `meeting-vault dev --port` default
@@ -46,8 +48,15 @@ class Target:
     local: bool = False
     endpoint_url: str | None = None
     region: str | None = None
+    profile: str | None = None
     consumer_function: str | None = None  # a consumer whose environment names the RealtimeKit App
+    search_workgroup: str | None = None  # Athena workgroup and Glue database of `search`
+    search_database: str | None = None
+    idempotency_table: str | None = None
+    relay_table: str | None = None  # live relays (absent from stacks deployed before them)
     _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    # One session for all the target's clients: they share its loader (each model parsed once).
+    _session: boto3.session.Session | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
@@ -56,31 +65,45 @@ class Target:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
+            if self._session is None:
+                self._session = boto3.session.Session(profile_name=None if self.local else self.profile)
             self._clients[service] = _client(
-                service, endpoint_url=self.endpoint_url, region=self.region, local=self.local
+                service,
+                endpoint_url=self.endpoint_url,
+                region=self.region,
+                local=self.local,
+                session=self._session,
             )
         return self._clients[service]
 
 
-def _client(service: str, *, endpoint_url: str | None, region: str | None, local: bool) -> Any:
+def _client(
+    service: str,
+    *,
+    endpoint_url: str | None,
+    region: str | None,
+    local: bool,
+    session: boto3.session.Session | None = None,
+) -> Any:
     options: dict[str, Any] = {"config": Config(retries={"mode": "standard", "max_attempts": 3})}
     if region:
         options["region_name"] = region
     if endpoint_url:
         options["endpoint_url"] = endpoint_url
+    session = session or boto3.session.Session()
     if local:
         options.setdefault("region_name", LOCAL_REGION)
-        session = boto3.session.Session()
         if session.get_credentials() is None:  # moto accepts any credentials
             options["aws_access_key_id"] = "testing"
             options["aws_secret_access_key"] = "testing"  # noqa: S105 - moto's dummy credentials
-    return boto3.client(service, **options)  # type: ignore[call-overload]
+    return session.client(service, **options)  # type: ignore[call-overload]
 
 
 def resolve_target(
     *,
     stack: str | None = None,
     region: str | None = None,
+    profile: str | None = None,
     local: bool = False,
     endpoint: str | None = None,
     webhook_url: str | None = None,
@@ -91,7 +114,11 @@ def resolve_target(
     if local or (endpoint and not stack):
         return local_target(endpoint or DEFAULT_LOCAL_ENDPOINT, webhook_url=webhook_url)
     return stack_target(
-        stack or DEFAULT_STACK_NAME, region=region, endpoint=endpoint, webhook_url=webhook_url
+        stack or DEFAULT_STACK_NAME,
+        region=region,
+        profile=profile,
+        endpoint=endpoint,
+        webhook_url=webhook_url,
     )
 
 
@@ -102,6 +129,7 @@ def local_target(endpoint: str, *, webhook_url: str | None = None, names: LocalN
         bucket=names.bucket,
         bus=names.bus,
         sessions_table=names.sessions_table,
+        idempotency_table=names.idempotency_table,
         webhook_url=webhook_url or DEFAULT_LOCAL_WEBHOOK_URL,
         api_token_secret=names.api_token_secret,
         queue_urls={},
@@ -109,11 +137,19 @@ def local_target(endpoint: str, *, webhook_url: str | None = None, names: LocalN
         local=True,
         endpoint_url=endpoint,
         region=LOCAL_REGION,
+        relay_table=names.relay_table,
     )
     sqs = target.client("sqs")
     for route in ROUTES:
         target.queue_urls[route.name] = _queue_url(sqs, names.queue(route.name))
         target.dlq_urls[route.name] = _queue_url(sqs, names.dlq(route.name))
+    # Any other queue local mode provisions with the same naming (e.g. the reconcile sweep's).
+    for url in sqs.list_queues(QueueNamePrefix=f"{names.prefix}-").get("QueueUrls", []):
+        name = str(url).rsplit("/", 1)[-1].removeprefix(f"{names.prefix}-")
+        if name.endswith("-dlq"):
+            target.dlq_urls.setdefault(name.removesuffix("-dlq"), str(url))
+        else:
+            target.queue_urls.setdefault(name, str(url))
     return target
 
 
@@ -132,10 +168,14 @@ def stack_target(
     stack_name: str,
     *,
     region: str | None = None,
+    profile: str | None = None,
     endpoint: str | None = None,
     webhook_url: str | None = None,
 ) -> Target:
-    cloudformation = _client("cloudformation", endpoint_url=endpoint, region=region, local=False)
+    session = boto3.session.Session(profile_name=profile)
+    cloudformation = _client(
+        "cloudformation", endpoint_url=endpoint, region=region, local=False, session=session
+    )
     try:
         stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
     except ClientError as exc:
@@ -156,6 +196,16 @@ def stack_target(
             )
         return str(outputs[key])
 
+    queue_urls = {r.name: need(f"{output_label(r.name)}QueueUrl") for r in ROUTES}
+    dlq_urls = {r.name: need(f"{output_label(r.name)}DeadLetterQueueUrl") for r in ROUTES}
+    # The reconcile route and its schedule's DLQ (stacks deployed before these outputs lack them).
+    if "ReconcileQueueUrl" in outputs and "ReconcileDeadLetterQueueUrl" in outputs:
+        queue_urls[RECONCILE.name] = outputs["ReconcileQueueUrl"]
+        dlq_urls[RECONCILE.name] = outputs["ReconcileDeadLetterQueueUrl"]
+        if "ReconcileScheduleDeadLetterQueueUrl" in outputs:
+            queue_urls["reconcile-schedule"] = outputs["ReconcileQueueUrl"]
+            dlq_urls["reconcile-schedule"] = outputs["ReconcileScheduleDeadLetterQueueUrl"]
+    queue_urls, dlq_urls = queues_of(outputs, queue_urls, dlq_urls)
     return Target(
         description=f"stack {stack_name} ({cloudformation.meta.region_name})",
         bucket=need("ArchiveBucketName"),
@@ -163,9 +213,34 @@ def stack_target(
         sessions_table=need("SessionsTableName"),
         webhook_url=webhook_url or need("WebhookUrl"),
         api_token_secret=outputs.get("ApiTokenSecretArn"),
-        queue_urls={r.name: need(f"{output_label(r.name)}QueueUrl") for r in ROUTES},
-        dlq_urls={r.name: need(f"{output_label(r.name)}DeadLetterQueueUrl") for r in ROUTES},
+        queue_urls=queue_urls,
+        dlq_urls=dlq_urls,
         endpoint_url=endpoint,
         region=region or cloudformation.meta.region_name,
+        profile=profile,
         consumer_function=outputs.get("RecordingsFunctionName"),
+        search_workgroup=outputs.get("SearchWorkGroup"),
+        search_database=outputs.get("SearchDatabase"),
+        idempotency_table=outputs.get("IdempotencyTableName"),
+        _session=session,
+        relay_table=outputs.get("RelayTableName"),
     )
+
+
+def queues_of(
+    outputs: dict[str, str], queue_urls: dict[str, str], dlq_urls: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The routes' queues first, then every other ``<Name>QueueUrl`` / ``<Name>DeadLetterQueueUrl``
+    output (a DLQ without a queue output is still watched; redrive then moves to its source)."""
+    queues, dlqs = dict(queue_urls), dict(dlq_urls)
+    known = {
+        name.replace("-", "") for name in [*queues, *dlqs]
+    }  # "reconcile-schedule" is ReconcileSchedule...
+    for key, value in sorted(outputs.items()):
+        if key.removesuffix("DeadLetterQueueUrl").removesuffix("QueueUrl").lower() in known:
+            continue
+        if key.endswith("DeadLetterQueueUrl"):
+            dlqs.setdefault(key.removesuffix("DeadLetterQueueUrl").lower(), value)
+        elif key.endswith("QueueUrl"):
+            queues.setdefault(key.removesuffix("QueueUrl").lower(), value)
+    return queues, dlqs

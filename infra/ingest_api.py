@@ -6,6 +6,8 @@ them (charset, line endings)."""
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_events as events
@@ -34,6 +36,8 @@ class IngestApi(Construct):
         throttle_rate_limit: float,
         throttle_burst_limit: int,
         log_level: str,
+        create_account_role: bool = False,
+        reserved_concurrency: int = 0,
         environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -55,6 +59,7 @@ class IngestApi(Construct):
             ),
             packaging=packaging,
             log_level=log_level,
+            reserved_concurrency=reserved_concurrency or None,
         )
 
         self.access_logs = logs.LogGroup(
@@ -66,9 +71,12 @@ class IngestApi(Construct):
             description="meeting-vault: RealtimeKit webhook receiver",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             binary_media_types=["*/*"],
-            # The account-level role API Gateway needs to write any logs; CDK creates it once.
-            cloud_watch_role=True,
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            # API Gateway writes logs with ONE role per account and region (AWS::ApiGateway::Account).
+            # A stack that creates it and is deleted with it breaks logging of every REST API in
+            # the region, and a second stack overwrites it (aws-cdk issues 10878, 12769): off by
+            # default, created with RETAIN when asked (docs/deploy.md says how to check).
+            cloud_watch_role=create_account_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if create_account_role else None,
             deploy_options=apigateway.StageOptions(
                 stage_name=STAGE_NAME,
                 throttling_rate_limit=throttle_rate_limit,
@@ -78,17 +86,7 @@ class IngestApi(Construct):
                 data_trace_enabled=False,  # would log webhook bodies (participant names, URLs)
                 metrics_enabled=True,
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigateway.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
-                ),
+                access_log_format=access_log_format(),
             ),
         )
         resource = self.api.root
@@ -124,16 +122,43 @@ class IngestApi(Construct):
             "No WAF by default: the stage is throttled and only correctly signed bodies are "
             "accepted; attach a web ACL to the stage if your policy requires one.",
         )
-        acknowledge(
-            self.api,
-            "IAM4",
-            "AmazonAPIGatewayPushToCloudWatchLogs is the AWS policy for API Gateway's account-level "
-            "logging role; it only allows writing logs.",
-            findings=[
-                "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
-            ],
-        )
+        if create_account_role:
+            acknowledge(
+                self.api,
+                "IAM4",
+                "AmazonAPIGatewayPushToCloudWatchLogs is the AWS policy for API Gateway's account-level "
+                "logging role; it only allows writing logs.",
+                findings=[
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
+                ],
+            )
 
     @property
     def webhook_url(self) -> str:
         return self.api.url_for_path("/" + "/".join(WEBHOOK_PATH))
+
+
+# One JSON line per request: who, what, the answer, and why it failed (the error message, the
+# integration's error and status, its latency) with the X-Ray trace id to find the trace.
+ACCESS_LOG_FIELDS = {
+    "requestId": "$context.requestId",
+    "ip": "$context.identity.sourceIp",
+    "requestTime": "$context.requestTime",
+    "httpMethod": "$context.httpMethod",
+    "resourcePath": "$context.resourcePath",
+    "protocol": "$context.protocol",
+    "status": "$context.status",
+    "responseLength": "$context.responseLength",
+    "responseLatency": "$context.responseLatency",
+    "errorMessage": "$context.error.message",
+    "errorType": "$context.error.responseType",
+    "integrationError": "$context.integration.error",
+    "integrationStatus": "$context.integration.status",
+    "integrationLatency": "$context.integration.latency",
+    "xrayTraceId": "$context.xrayTraceId",
+}
+
+
+def access_log_format() -> apigateway.AccessLogFormat:
+    # Every value quoted, so a field API Gateway leaves empty still parses ("" not a bare -).
+    return apigateway.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS, separators=(",", ":")))

@@ -72,6 +72,7 @@ def python_function(
     spec: FunctionSpec,
     packaging: LambdaPackaging,
     log_level: str,
+    reserved_concurrency: int | None = None,
 ) -> lambda_.Function:
     """A function with the house defaults: ARM64, the runtime above (AwsSolutions-L1 acknowledged),
     JSON logs to a log group with a retention, X-Ray tracing, explicit timeout and memory."""
@@ -97,6 +98,7 @@ def python_function(
         logging_format=lambda_.LoggingFormat.JSON,
         log_group=log_group,
         environment={**powertools_environment(service=spec.name, log_level=log_level), **spec.environment},
+        reserved_concurrent_executions=reserved_concurrency,
     )
     acknowledge(function, "L1", RUNTIME_REASON)
     return function

@@ -6,20 +6,27 @@ about each alarm."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.lambda_defaults import METRICS_NAMESPACE, SERVICE_PREFIX
 from infra.workers import Consumer
-from shared.fanout.routing import RECONCILE_MAX_DELAY_SECONDS, ConsumerRoute
+from shared.fanout.routing import (
+    INGEST_TIMEOUT_SECONDS,
+    REBUILD_WINDOW_MAX_SECONDS,
+    RECONCILE_MAX_DELAY_SECONDS,
+    ConsumerRoute,
+)
 
 ALARM_PERIOD = Duration.minutes(5)
 DASHBOARD_PERIOD = Duration.minutes(5)
@@ -38,6 +45,9 @@ REJECTION_REASONS = (
     "app_check_unavailable",
 )
 KINDS = ("recordings", "transcripts", "summaries", "chat")  # consumers that archive artifacts
+DURATION_ALARM_FRACTION = 0.8  # p99 duration above 80% of the timeout: about to time out
+UNAUTHORIZED_PER_PERIOD = 20  # 401/403 answers per 5 minutes: a foreign sender or an attack
+UNAUTHORIZED_METRIC = "WebhookUnauthorized"  # from the API access log (infra.monitoring)
 
 
 class Monitoring(Construct):
@@ -50,6 +60,8 @@ class Monitoring(Construct):
         ingest_function: lambda_.IFunction,
         api: apigateway.RestApi,
         alarm_email: str | None,
+        access_logs: logs.ILogGroup | None = None,
+        extra_dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Alarm notifications carry alarm names and metric values only, no meeting data, so the
@@ -149,9 +161,103 @@ class Monitoring(Construct):
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             )
         )
+        self._more_alarms(consumers, ingest_function, access_logs, extra_dead_letter_queues or {})
         for alarm in self.alarms:
             alarm.add_alarm_action(action)
+            alarm.add_ok_action(action)  # the all-clear reaches the same people
         self.dashboard = self._dashboard(consumers, ingest_function, api)
+
+    def _alarm(
+        self, construct_id: str, metric: cloudwatch.Metric, description: str, threshold: float
+    ) -> None:
+        self.alarms.append(
+            metric.create_alarm(
+                self,
+                construct_id,
+                alarm_description=description,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        )
+
+    def _more_alarms(
+        self,
+        consumers: list[Consumer],
+        ingest_function: lambda_.IFunction,
+        access_logs: logs.ILogGroup | None,
+        extra_dead_letter_queues: Mapping[str, sqs.IQueue],
+    ) -> None:
+        """Per-record failures (partial batch failures are no Lambda Errors), throttles, durations
+        near the timeout, 401/403 bursts, and the extra DLQs."""
+        for consumer in consumers:
+            name, label = consumer.route.name, consumer.route.name.capitalize()
+            service = f"{SERVICE_PREFIX}-{name}"
+            if name in KINDS:
+                self._alarm(
+                    f"{label}ArtifactFailed",
+                    business_metric("ArtifactFailed", service),
+                    f"{name}: an artifact could not be archived (gone from RealtimeKit, refused URL, "
+                    "integrity); `meeting-vault status` lists it",
+                    0,
+                )
+            self._alarm(
+                f"{label}RetriesExhausted",
+                business_metric("RecordRetriesExhausted", service),
+                f"{name}: a record failed its last attempt and goes to the DLQ (docs/retries.md)",
+                0,
+            )
+        functions = [("Ingest", ingest_function, INGEST_TIMEOUT_SECONDS)] + [
+            (c.route.name.capitalize(), c.function, c.route.timeout_seconds) for c in consumers
+        ]
+        for label, function, timeout_seconds in functions:
+            self._alarm(
+                f"{label}Throttles",
+                function.metric_throttles(period=ALARM_PERIOD, statistic="Sum"),
+                f"{label}: invocations throttled (reserved or maximum concurrency, or the account limit)",
+                0,
+            )
+            self._alarm(
+                f"{label}DurationNearTimeout",
+                function.metric_duration(period=ALARM_PERIOD, statistic="p99"),
+                f"{label}: p99 duration above {int(DURATION_ALARM_FRACTION * 100)}% of its "
+                f"{timeout_seconds} s timeout",
+                DURATION_ALARM_FRACTION * timeout_seconds * 1000,
+            )
+        for label, queue in extra_dead_letter_queues.items():
+            self._alarm(
+                f"{label}DeadLetters",
+                queue.metric_approximate_number_of_messages_visible(period=ALARM_PERIOD, statistic="Maximum"),
+                f"{label}: messages in the dead-letter queue; see docs/runbook.md",
+                0,
+            )
+        if access_logs is not None:
+            logs.MetricFilter(
+                self,
+                "UnauthorizedFilter",
+                log_group=access_logs,
+                metric_namespace=METRICS_NAMESPACE,
+                metric_name=UNAUTHORIZED_METRIC,
+                filter_pattern=logs.FilterPattern.any(
+                    logs.FilterPattern.string_value("$.status", "=", "401"),
+                    logs.FilterPattern.string_value("$.status", "=", "403"),
+                ),
+                metric_value="1",
+                default_value=0,
+            )
+            self._alarm(
+                "ApiUnauthorized",
+                cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name=UNAUTHORIZED_METRIC,
+                    statistic="Sum",
+                    period=ALARM_PERIOD,
+                ),
+                f"more than {UNAUTHORIZED_PER_PERIOD} webhooks answered 401/403 in 5 minutes: a foreign "
+                "app sending to the URL, a rotated signing key, or an attack",
+                UNAUTHORIZED_PER_PERIOD,
+            )
 
     def _dashboard(
         self, consumers: list[Consumer], ingest_function: lambda_.IFunction, api: apigateway.RestApi
@@ -267,8 +373,21 @@ class Monitoring(Construct):
         return dashboard
 
 
+def business_metric(name: str, service: str, period: Duration = ALARM_PERIOD) -> cloudwatch.Metric:
+    """A Powertools metric of one function (dimension ``service``)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": service},
+        statistic="Sum",
+        period=period,
+    )
+
+
 def oldest_message_threshold_seconds(route: ConsumerRoute) -> int:
     """Two visibility timeouts (a first attempt and a retry) plus the reconcile queue's delay,
     and never under 15 minutes."""
-    delay = RECONCILE_MAX_DELAY_SECONDS if route.name == "reconcile" else 0
+    delay = {"reconcile": RECONCILE_MAX_DELAY_SECONDS, "rebuilds": REBUILD_WINDOW_MAX_SECONDS}.get(
+        route.name, 0
+    )
     return max(15 * 60, 2 * route.visibility_timeout_seconds) + delay

@@ -13,11 +13,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shared.archive.url_policy import DEFAULT_ALLOWED_HOSTS
+from shared.core.artifact_types import ARTIFACT_TYPES
 from shared.core.config import MAX_BODY_BYTES_LIMIT
 from shared.fanout.routing import (
+    INGEST_DEFAULT_RESERVED_CONCURRENCY,
+    REBUILD_WINDOW_DEFAULT_SECONDS,
+    REBUILD_WINDOW_MAX_SECONDS,
+    RECONCILE,
     RECONCILE_DEFAULT_DELAY_SECONDS,
     RECONCILE_DEFAULT_SCHEDULE_MINUTES,
     RECONCILE_MAX_DELAY_SECONDS,
+    ROUTES,
+    ROUTES_BY_NAME,
 )
 from shared.summary.settings import DEFAULT_BEDROCK_MODEL_ID, SummaryType
 
@@ -51,7 +58,40 @@ CONTEXT_KEYS = (
     "reconcileScheduleMinutes",
     "enableWaf",
     "wafRateLimitPer5Minutes",
+    "maxConcurrency",
+    "ingestReservedConcurrency",
+    "createApiGatewayAccountRole",
+    "artifactRetention",
+    "objectLockDays",
+    "extraTags",
+    "sessionArchivedTopic",
+    "relayLegSeconds",
+    "relayOverlapSeconds",
+    "relayMaxHours",
+    "relayGiveUpMinutes",
 )
+
+
+class ArtifactRetention(BaseModel):
+    """Per artifact type: days to expiry, and an optional earlier move to a cheaper storage class."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    expire_days: int | None = Field(default=None, alias="expireDays", ge=1, le=36500)
+    transition_days: int | None = Field(default=None, alias="transitionDays", ge=1, le=36500)
+    storage_class: Literal["STANDARD_IA", "GLACIER_IR"] = Field(default="STANDARD_IA", alias="storageClass")
+
+    @model_validator(mode="after")
+    def _transition_before_expiry(self) -> ArtifactRetention:
+        if self.expire_days is None and self.transition_days is None:
+            raise ValueError("give expireDays, transitionDays or both")
+        if self.transition_days is not None:
+            # S3 keeps objects at least 30 days in STANDARD before STANDARD_IA.
+            if self.storage_class == "STANDARD_IA" and self.transition_days < 30:
+                raise ValueError("transitionDays to STANDARD_IA must be at least 30 (an S3 rule)")
+            if self.expire_days is not None and self.expire_days <= self.transition_days:
+                raise ValueError("expireDays must be later than transitionDays")
+        return self
 
 
 class ContextError(ValueError):
@@ -107,11 +147,82 @@ class DeploySettings(BaseModel):
     reconcile_schedule_minutes: int = Field(
         default=RECONCILE_DEFAULT_SCHEDULE_MINUTES, alias="reconcileScheduleMinutes", ge=0, le=24 * 60
     )
+    # Session files: at most one rebuild per session per window (SQS delay, at most 900 s), plus
+    # immediate ones at meeting.ended and per artifact (docs/rebuilds.md).
+    rebuild_window_seconds: int = Field(
+        default=REBUILD_WINDOW_DEFAULT_SECONDS,
+        alias="rebuildWindowSeconds",
+        ge=0,
+        le=REBUILD_WINDOW_MAX_SECONDS,
+    )
     # An AWS WAF web ACL on the API stage: IP reputation list + a per-IP rate limit.
     enable_waf: bool = Field(default=False, alias="enableWaf")
     waf_rate_limit_per_5_minutes: int = Field(
         default=3000, alias="wafRateLimitPer5Minutes", ge=100, le=2_000_000_000
     )
+    # An SNS topic that receives every session.archived event (subscribe e-mail, Slack via AWS Chatbot...).
+    session_archived_topic: bool = Field(default=False, alias="sessionArchivedTopic")
+    # Live relay (docs/live-relay.md): leg length (a Lambda invocation lasts at most 900 s), the
+    # overlap between legs, the longest relay, and how long the socket may stay unreachable.
+    relay_leg_seconds: int = Field(default=780, alias="relayLegSeconds", ge=60, le=840)
+    relay_overlap_seconds: int = Field(default=10, alias="relayOverlapSeconds", ge=2, le=60)
+    relay_max_hours: int = Field(default=6, alias="relayMaxHours", ge=1, le=24)
+    relay_give_up_minutes: int = Field(default=10, alias="relayGiveUpMinutes", ge=1, le=120)
+
+    # Per consumer (route name -> 2..1000): MaximumConcurrency of its SQS event source; the
+    # defaults are in shared.fanout.routing (docs/retries.md).
+    max_concurrency: dict[str, int] = Field(default_factory=dict, alias="maxConcurrency")
+    # Reserved concurrency of the ingest function; 0 reserves none (accounts with a small quota).
+    ingest_reserved_concurrency: int = Field(
+        default=INGEST_DEFAULT_RESERVED_CONCURRENCY, alias="ingestReservedConcurrency", ge=0, le=1000
+    )
+    # API Gateway's account-wide CloudWatch role: off by default (it is one per account and region;
+    # see docs/deploy.md); when on, it is created with RETAIN.
+    create_api_gateway_account_role: bool = Field(default=False, alias="createApiGatewayAccountRole")
+    # artifact type -> {"expireDays": N, "transitionDays": M, "storageClass": "STANDARD_IA"|"GLACIER_IR"}
+    artifact_retention: dict[str, ArtifactRetention] = Field(default_factory=dict, alias="artifactRetention")
+    # S3 Object Lock, governance mode, default retention in days (0: off). Only at bucket creation.
+    object_lock_days: int = Field(default=0, alias="objectLockDays", ge=0, le=36500)
+    # Tags on every resource, besides app=meeting-vault and stack=<stack name>.
+    extra_tags: dict[str, str] = Field(default_factory=dict, alias="extraTags")
+
+    @field_validator("max_concurrency", "artifact_retention", "extra_tags", mode="before")
+    @classmethod
+    def _parse_json_maps(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("max_concurrency")
+    @classmethod
+    def _known_consumers(cls, value: dict[str, int]) -> dict[str, int]:
+        known = {route.name for route in (*ROUTES, RECONCILE)}
+        for name, limit in value.items():
+            if name not in known:
+                raise ValueError(f"no consumer {name!r}: choose from {', '.join(sorted(known))}")
+            if not 2 <= limit <= 1000:
+                raise ValueError(f"maxConcurrency of {name!r} must be between 2 and 1000 (SQS event sources)")
+        return value
+
+    @field_validator("artifact_retention")
+    @classmethod
+    def _known_types(cls, value: dict[str, ArtifactRetention]) -> dict[str, ArtifactRetention]:
+        unknown = set(value) - set(ARTIFACT_TYPES)
+        if unknown:
+            raise ValueError(
+                f"unknown artifact types {sorted(unknown)}: choose from {', '.join(ARTIFACT_TYPES)}"
+            )
+        return value
+
+    @field_validator("extra_tags")
+    @classmethod
+    def _tags_not_ours(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if key in {"app", "stack"} or key.startswith("aws:") or not 1 <= len(key) <= 128:
+                raise ValueError(f"tag {key!r} is reserved (app, stack, aws:*) or not 1-128 characters")
+        return value
+
+    def max_concurrency_of(self, route_name: str) -> int:
+        route = RECONCILE if route_name == RECONCILE.name else ROUTES_BY_NAME[route_name]
+        return self.max_concurrency.get(route_name, route.max_concurrency)
 
     @field_validator("download_host_allowlist", mode="before")
     @classmethod

@@ -12,19 +12,34 @@ from constructs import Construct
 
 from infra.bedrock_access import BedrockModel, invoke_model_statements
 from infra.event_bus import WebhookEventBus
+from infra.grants import (
+    IDEMPOTENCY_ACTIONS,
+    SESSION_ANNOUNCER_ACTIONS,
+    SESSION_READER_ACTIONS,
+    SESSION_WRITER_ACTIONS,
+    grant_archive,
+    grant_index_query,
+    grant_key_use,
+    grant_table,
+)
 from infra.ingest_api import IngestApi
 from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
+from infra.live_relay import LiveRelay
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
+from infra.notifications import SessionArchivedTopic
 from infra.reconcile import ReconcileSweep
+from infra.search import SearchIndex
 from infra.settings import DeploySettings
 from infra.storage import ArchiveStorage
+from infra.tagging import tag_everything
 from infra.waf import WebhookFirewall
-from infra.workers import Workers
+from infra.workers import ConsumerWorker, Workers
 from shared.archive.keys import RAW_EVENT_KEY_PATTERNS
-from shared.fanout.routing import ROUTES, SESSIONS, TRANSCRIPTS
+from shared.fanout.routing import REBUILDS, ROUTES, SESSIONS, TRANSCRIPTS
 from shared.ingest.settings import REALTIMEKIT_API_BASE_URL
+from shared.session.store import PENDING_INDEX
 
 _COMPLETE_SECRET_ARN = re.compile(r"-[A-Za-z0-9]{6}$")
 
@@ -60,8 +75,22 @@ class MeetingVaultStack(Stack):
             use_kms=settings.archive_encryption == "kms",
             retention_days=settings.retention_days,
             noncurrent_version_retention_days=settings.noncurrent_version_retention_days,
+            artifact_retention=settings.artifact_retention,
+            object_lock_days=settings.object_lock_days,
         )
-        self.events = WebhookEventBus(self, "Events")
+        self.events = WebhookEventBus(self, "Events", encryption_key=self.storage.archive_key)
+        tag_everything(self, settings.stack_name, settings.extra_tags)
+        self.session_archived = (
+            SessionArchivedTopic(self, "Notifications", bus=self.events.bus)
+            if settings.session_archived_topic
+            else None
+        )
+        self.search = SearchIndex(
+            self,
+            "Search",
+            bucket=self.storage.archive_bucket,
+            use_kms=settings.archive_encryption == "kms",
+        )
         self.api_token_secret = self._api_token_secret()
 
         self.ingest = IngestApi(
@@ -74,8 +103,25 @@ class MeetingVaultStack(Stack):
             throttle_rate_limit=settings.throttle_rate_limit,
             throttle_burst_limit=settings.throttle_burst_limit,
             log_level=settings.log_level,
+            create_account_role=settings.create_api_gateway_account_role,
+            reserved_concurrency=settings.ingest_reserved_concurrency,
             environment=self._ingest_environment(),
         )
+        # Session files: the recorder sends rebuild requests here (docs/rebuilds.md).
+        self.rebuilds = ConsumerWorker(
+            self,
+            "Rebuilds",
+            route=REBUILDS,
+            bus=self.events.bus,
+            packaging=packaging,
+            environment={
+                "ARCHIVE_BUCKET": self.storage.archive_bucket.bucket_name,
+                "SESSIONS_TABLE": self.storage.sessions_table.table_name,
+                "REBUILD_WINDOW_SECONDS": str(settings.rebuild_window_seconds),
+            },
+            log_level=settings.log_level,
+        )
+        self.rebuilds.function.add_environment("REBUILD_QUEUE_URL", self.rebuilds.queue.queue_url)
         self.workers = Workers(
             self,
             "Workers",
@@ -84,6 +130,8 @@ class MeetingVaultStack(Stack):
             packaging=packaging,
             environment_of={route.name: self._consumer_environment(route.name) for route in ROUTES},
             log_level=settings.log_level,
+            max_concurrency_of={route.name: settings.max_concurrency_of(route.name) for route in ROUTES},
+            encryption_key=self.storage.archive_key,
         )
         self.reconcile = ReconcileSweep(
             self,
@@ -94,6 +142,21 @@ class MeetingVaultStack(Stack):
             delay_seconds=settings.reconcile_delay_seconds,
             schedule_minutes=settings.reconcile_schedule_minutes,
             log_level=settings.log_level,
+            max_concurrency=settings.max_concurrency_of("reconcile"),
+            encryption_key=self.storage.archive_key,
+        )
+        self.live_relay = LiveRelay(
+            self,
+            "LiveRelay",
+            bus=self.events.bus,
+            archive_bucket=self.storage.archive_bucket,
+            packaging=packaging,
+            log_level=settings.log_level,
+            leg_seconds=settings.relay_leg_seconds,
+            overlap_seconds=settings.relay_overlap_seconds,
+            max_seconds=settings.relay_max_hours * 3600,
+            give_up_seconds=settings.relay_give_up_minutes * 60,
+            encryption_key=self.storage.archive_key,
         )
         self.firewall = (
             WebhookFirewall(
@@ -108,10 +171,16 @@ class MeetingVaultStack(Stack):
         self.monitoring = Monitoring(
             self,
             "Monitoring",
-            consumers=[*self.workers.consumers.values(), self.reconcile.consumer],
+            consumers=[*self.workers.consumers.values(), self.rebuilds.consumer, self.reconcile.consumer],
+            extra_dead_letter_queues=(
+                {"ReconcileSchedule": self.reconcile.schedule_dead_letter_queue}
+                if self.reconcile.schedule_dead_letter_queue is not None
+                else {}
+            ),
             ingest_function=self.ingest.function,
             api=self.ingest.api,
             alarm_email=settings.alarm_email,
+            access_logs=self.ingest.access_logs,
         )
 
         self._grant()
@@ -159,6 +228,8 @@ class MeetingVaultStack(Stack):
         environment = {
             "ARCHIVE_BUCKET": storage.archive_bucket.bucket_name,
             "SESSIONS_TABLE": storage.sessions_table.table_name,
+            "EVENT_BUS_NAME": self.events.bus.event_bus_name,  # session.archived
+            **self._rebuild_environment(),
         }
         if route_name == SESSIONS.name:
             return environment
@@ -173,9 +244,17 @@ class MeetingVaultStack(Stack):
             **self._summary_environment(route_name),
         }
 
+    def _rebuild_environment(self) -> dict[str, str]:
+        """What every writer of session facts needs to ask for a rebuild."""
+        return {
+            "REBUILD_QUEUE_URL": self.rebuilds.queue.queue_url,
+            "REBUILD_WINDOW_SECONDS": str(self.settings.rebuild_window_seconds),
+        }
+
     def _reconcile_environment(self) -> dict[str, str]:
         settings = self.settings
         return {
+            **self._rebuild_environment(),
             "EVENT_BUS_NAME": self.events.bus.event_bus_name,
             "SESSIONS_TABLE": self.storage.sessions_table.table_name,
             "REALTIMEKIT_ACCOUNT_ID": settings.realtimekit_account_id,
@@ -185,13 +264,28 @@ class MeetingVaultStack(Stack):
         }
 
     def _grant(self) -> None:
+        """Action by action: see ``infra.grants`` (and tests/infra/test_permissions.py)."""
         storage = self.storage
+        key = storage.archive_key
         # The sweep reads session records and RealtimeKit's API, and publishes to the bus; it
         # writes nothing itself (the consumers archive what it enqueues).
         reconcile = self.reconcile.function
         self.events.bus.grant_put_events_to(reconcile)
-        storage.sessions_table.grant_read_data(reconcile)
+        grant_table(reconcile, storage.sessions_table, SESSION_READER_ACTIONS)
+        # Writes only the session's "announced" marker (session.archived once per state).
+        grant_table(reconcile, storage.sessions_table, ("dynamodb:PutItem", "dynamodb:DeleteItem"))
+        grant_key_use(reconcile, key)
         self.api_token_secret.grant_read(reconcile)
+        self.rebuilds.queue.grant_send_messages(reconcile)
+        grant_index_query(reconcile, storage.sessions_table, PENDING_INDEX)  # overdue rebuilds
+        # The rebuilds consumer writes the derived files and the rebuild state, and asks again
+        # (its own queue) when the record moved on while it worked.
+        rebuilder = self.rebuilds.function
+        grant_archive(rebuilder, storage.archive_bucket, transfers=False)
+        grant_table(rebuilder, storage.sessions_table, SESSION_ANNOUNCER_ACTIONS)
+        grant_key_use(rebuilder, key)
+        self.events.bus.grant_put_events_to(rebuilder)  # session.archived, once the files settle
+        self.rebuilds.queue.grant_send_messages(rebuilder)
         # The ingest function publishes; it reads the token secret (a meeting lookup when a body names
         # another app id) and may put raw bodies too large for the bus under events/ prefixes only
         # (claim checks). No reads, no deletes, no tables.
@@ -201,13 +295,16 @@ class MeetingVaultStack(Stack):
             storage.archive_bucket.grant_put(self.ingest.function, pattern)
         for name, consumer in self.workers.consumers.items():
             function = consumer.function
-            # Archive writes are puts of deterministic keys; nothing of ours deletes objects.
-            storage.archive_bucket.grant_read(function)
-            storage.archive_bucket.grant_put(function)
-            storage.sessions_table.grant_read_write_data(function)
+            # Only the consumers that download through shared.archive.transfer ever delete (an
+            # object whose assembled size is wrong); the sessions consumer never does.
+            grant_archive(function, storage.archive_bucket, transfers=name != SESSIONS.name)
+            grant_table(function, storage.sessions_table, SESSION_WRITER_ACTIONS)
+            grant_key_use(function, key)
+            self.events.bus.grant_put_events_to(function)  # session.archived
+            self.rebuilds.queue.grant_send_messages(function)
             if name == SESSIONS.name:
                 continue
-            storage.idempotency_table.grant_read_write_data(function)
+            grant_table(function, storage.idempotency_table, IDEMPOTENCY_ACTIONS)
             self.api_token_secret.grant_read(function)
 
     def _summary_environment(self, route_name: str) -> dict[str, str]:
@@ -244,6 +341,7 @@ class MeetingVaultStack(Stack):
         functions = [
             self.ingest.function,
             *(c.function for c in self.workers.consumers.values()),
+            self.rebuilds.function,
             self.reconcile.function,
         ]
         bucket_arn = self.resolve(self.storage.archive_bucket.bucket_arn)
@@ -290,29 +388,30 @@ class MeetingVaultStack(Stack):
                         findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
                     )
                 continue
+            table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
+            acknowledge(
+                role,
+                "IAM5",
+                "CDK's grants on the sessions table cover its indexes; its one index is the sparse "
+                "list of sessions with a rebuild pending, which only the reconcile sweep queries.",
+                findings=[f"Resource::<{table_arn}.Arn>/index/*"],
+            )
             if function is self.reconcile.function:
-                table_arn = self.resolve(self.storage.sessions_table.table_arn)["Fn::GetAtt"][0]
-                acknowledge(
-                    role,
-                    "IAM5",
-                    "CDK's grant_read_data on the sessions table adds its (unused) index ARNs; the "
-                    "sweep only queries the table's own items.",
-                    findings=[f"Resource::<{table_arn}.Arn>/index/*"],
-                )
                 continue
             acknowledge(
                 role,
                 "IAM5",
-                "Archive objects are keyed per meeting and session, unknown in advance, so object "
-                "grants cover the archive bucket's keys; the action wildcards are CDK's grant_read/"
-                "grant_put sets on that one bucket (Get*/List* to read manifests, Abort* to clean up "
-                "failed multipart uploads).",
+                "Archive objects are keyed per meeting and session, unknown in advance, so the object "
+                "actions (listed one by one in infra.grants) cover the archive bucket's keys.",
+                findings=[f"Resource::<{bucket_logical_id}.Arn>/*"],
+            )
+            acknowledge(
+                role,
+                "IAM5",
+                "CDK's grant_read_write_data on the sessions table adds its index ARNs (the listing "
+                "index of shared.session.listing); the consumers write the items it indexes.",
                 findings=[
-                    f"Resource::<{bucket_logical_id}.Arn>/*",
-                    "Action::s3:GetObject*",
-                    "Action::s3:GetBucket*",
-                    "Action::s3:List*",
-                    "Action::s3:Abort*",
+                    f"Resource::<{self.resolve(self.storage.sessions_table.table_arn)['Fn::GetAtt'][0]}.Arn>/index/*"
                 ],
             )
             if self.storage.archive_key is not None:
@@ -342,9 +441,33 @@ class MeetingVaultStack(Stack):
             outputs[f"{label}QueueUrl"] = (consumer.queue.queue_url, f"{name} consumer queue")
             outputs[f"{label}DeadLetterQueueUrl"] = (consumer.dead_letter_queue.queue_url, f"{name} DLQ")
             outputs[f"{label}FunctionName"] = (consumer.function.function_name, f"{name} consumer")
+        outputs["RebuildsQueueUrl"] = (self.rebuilds.queue.queue_url, "session file rebuild requests")
+        outputs["RebuildsDeadLetterQueueUrl"] = (self.rebuilds.dead_letter_queue.queue_url, "rebuilds DLQ")
+        outputs["RebuildsFunctionName"] = (self.rebuilds.function.function_name, "rebuilds consumer")
         outputs["IngestFunctionName"] = (self.ingest.function.function_name, "ingest function")
         outputs["ReconcileFunctionName"] = (self.reconcile.function.function_name, "reconcile sweep")
+        outputs["ReconcileQueueUrl"] = (
+            self.reconcile.queue.queue_url,
+            "reconcile queue (meeting.ended, delayed)",
+        )
         outputs["ReconcileDeadLetterQueueUrl"] = (self.reconcile.dead_letter_queue.queue_url, "reconcile DLQ")
+        outputs["RelayTableName"] = (self.live_relay.table.table_name, "live relays")
+        outputs["RelayStateMachineArn"] = (
+            self.live_relay.state_machine.state_machine_arn,
+            "live relay chain",
+        )
+        if self.reconcile.schedule_dead_letter_queue is not None:
+            outputs["ReconcileScheduleDeadLetterQueueUrl"] = (
+                self.reconcile.schedule_dead_letter_queue.queue_url,
+                "scheduled sweeps EventBridge could not run",
+            )
         outputs["DashboardName"] = (self.monitoring.dashboard.dashboard_name, "CloudWatch dashboard")
+        if self.session_archived is not None:
+            outputs["SessionArchivedTopicArn"] = (
+                self.session_archived.topic.topic_arn,
+                "Subscribe to receive session.archived events",
+            )
+        outputs["SearchWorkGroup"] = (self.search.workgroup_name, "Athena workgroup of meeting-vault search")
+        outputs["SearchDatabase"] = (self.search.database_name, "Glue database of the utterance index")
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

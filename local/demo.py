@@ -3,11 +3,13 @@ was archived."""
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.relay_demo import play_live_meeting
 from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalSettings, LocalStack
@@ -21,6 +23,7 @@ class DemoReport:
     archived: list[tuple[str, int]] = field(default_factory=list)  # (key, bytes)
     dead_letters: dict[str, int] = field(default_factory=dict)
     rest: StandinRestState | None = None
+    live_lines: int = 0
 
 
 def play_sample_meeting(
@@ -111,7 +114,11 @@ def render_tree(objects: list[tuple[str, int]]) -> list[str]:
 
 
 def run_demo(
-    *, echo: Callable[[str], None] = print, log_level: str = "WARNING", app_ids: tuple[str, ...] = ()
+    *,
+    echo: Callable[[str], None] = print,
+    log_level: str = "WARNING",
+    app_ids: tuple[str, ...] = (),
+    serve: bool = False,
 ) -> DemoReport:
     signer = WebhookSigner.generate()
     # Created without summarize_on_end: the summary is the one the pipeline asks for (summary mode).
@@ -138,6 +145,13 @@ def run_demo(
                 echo("transcript/transcript.txt (first lines):")
                 for text in stack.read_object(prefix + "transcript/transcript.txt").decode().splitlines()[:5]:
                     echo(f"  {text}")
+            if prefix + "index.html" in keys:
+                echo("")
+                echo(f"session page: {stack.archive_url(prefix + 'index.html')}")
+                if not serve:
+                    echo(
+                        "  (served while the demo runs: `meeting-vault demo --serve` keeps it up until Ctrl-C)"
+                    )
             if report.rest is not None:
                 requests = len(report.rest.summary_requests)
                 echo("")
@@ -145,6 +159,29 @@ def run_demo(
                     f"summary: requested from RealtimeKit {requests} time(s) after the transcript was "
                     "archived (summary mode realtimekit); it arrived as a signed meeting.summary"
                 )
+            echo("")
+            echo("a live meeting: a bot's transcription socket relayed in short legs (local mode: 5 s)")
+            live = play_live_meeting(stack, echo=echo)
+            report.live_lines = live.lines_on_bus
+            echo("")
+            for line in render_tree(live.archived):
+                echo(line)
+            relay = live.manifest.get("liveRelay", {}) if live.manifest else {}
+            if isinstance(relay, dict):
+                echo(
+                    f"live relay: {relay.get('lines')} lines over {len(relay.get('legs', []))} legs, "
+                    f"{len(relay.get('gaps', []))} gap(s), ended by {relay.get('endReason')}"
+                )
             if report.dead_letters:
                 echo(f"dead-lettered messages: {report.dead_letters}")
+            if serve:
+                _serve_until_interrupted(echo)
             return report
+
+
+def _serve_until_interrupted(echo: Callable[[str], None]) -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    echo("serving the archive; Ctrl-C to stop.")
+    stop.wait()

@@ -18,6 +18,7 @@ def run_dev(
     *,
     port: int,
     aws_port: int,
+    archive_port: int = 8081,
     public_key_file: Path | None,
     verbose: bool,
     echo: Callable[[str], None],
@@ -33,6 +34,7 @@ def run_dev(
     settings = LocalSettings(
         port=port,
         aws_port=aws_port,
+        archive_port=archive_port,
         public_key_pem=pem,
         log_level="INFO" if verbose else "WARNING",
         app_ids=app_ids or (SAMPLE_APP_ID,),
@@ -49,6 +51,7 @@ def run_dev(
     echo(f"webhook URL:   {stack.webhook_url}")
     echo(f"AWS endpoint:  {stack.aws_endpoint}  (any credentials, region us-east-1)")
     echo(f"bucket:        {stack.names.bucket}")
+    echo(f"archive:       {stack.archive_url()}  (session pages: meetings/<id>/sessions/<id>/index.html)")
     echo(f"public key:    {key_note}")
     echo(f"app ids:       {', '.join(settings.app_ids)}")
     if api_base_url:

@@ -8,10 +8,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 Handler = Callable[[dict[str, Any], Any], Any]
+
+# The function whose handler is running in this context (None outside ``invoke``): tests attribute
+# the AWS calls a handler makes to its function (tests/support/aws_calls.py).
+CURRENT_FUNCTION: ContextVar[str | None] = ContextVar("meeting_vault_current_function", default=None)
 
 # Lambda runs one invocation per execution environment at a time, and handlers rely on it (batch
 # processors and idempotency configs are module globals). Local mode gives each function one
@@ -55,11 +60,13 @@ def load_handler(dotted: str) -> Handler:
 
 def invoke(handler: Handler, event: dict[str, Any], *, function_name: str, timeout_seconds: int = 30) -> Any:
     with _environment_lock(function_name):
+        token = CURRENT_FUNCTION.set(function_name)
         try:
             return handler(
                 event, LocalLambdaContext(function_name=function_name, timeout_seconds=timeout_seconds)
             )
         finally:
+            CURRENT_FUNCTION.reset(token)
             _drop_unpublished_metrics()
 
 

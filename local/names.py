@@ -33,6 +33,14 @@ class LocalNames:
     def api_token_secret(self) -> str:
         return f"{self.prefix}/realtimekit-api-token"
 
+    @property
+    def relay_table(self) -> str:
+        return f"{self.prefix}-relays"
+
+    @property
+    def relay_requests_queue(self) -> str:
+        return f"{self.prefix}-relay-requests"
+
     def queue(self, route_name: str) -> str:
         return f"{self.prefix}-{route_name}"
 

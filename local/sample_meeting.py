@@ -16,8 +16,18 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+# One MPEG-1 Layer III frame, 32 kbit/s, 44.1 kHz, mono, all-zero side info: 1,152 samples of silence.
+# Repeated, it makes an MP3 that browsers really play and seek (26 ms a frame, ~2 min per 512 KiB).
+_SILENT_MP3_FRAME = b"\xff\xfb\x10\xc0" + bytes(144 * 32_000 // 44_100 - 4)
+
+
 def generated_media(size: int, *, kind: str, seed: str) -> bytes:
-    """Deterministic bytes that start like the media type they stand for (sniffers see media)."""
+    """Deterministic bytes that start like the media type they stand for (sniffers see media).
+    The MP3 is real silence (playable); the MP4 only looks like one."""
+    if kind == "mp3":
+        header = b"ID3\x04\x00\x00\x00\x00\x00\x00"
+        frames = _SILENT_MP3_FRAME * (size // len(_SILENT_MP3_FRAME) + 1)
+        return (header + frames)[:size]
     header = (
         b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
         if kind == "mp4"
@@ -62,6 +72,17 @@ class SampleMeeting:
     @property
     def ended_at(self) -> datetime:
         return self.started_at + timedelta(minutes=30)
+
+    @property
+    def recording_started_at(self) -> datetime:
+        """The recording starts 2 s after the session (the time base of the normalized files)."""
+        return self.started_at + timedelta(seconds=2)
+
+    def stints(self) -> list[tuple[Person, int, int, int]]:
+        """(person, peer index, joined s, left s) of every join, in join order: what the join and
+        leave webhooks say and what ``GET /sessions/{id}/participants`` lists."""
+        alice, jose, chen = self.people
+        return [(alice, 0, 0, 1800), (jose, 0, 3, 20), (chen, 0, 9, 1790), (jose, 1, 21, 1795)]
 
     # -- files RealtimeKit would host ---------------------------------------------------------
     def files(self) -> dict[str, tuple[bytes, str]]:
@@ -187,7 +208,7 @@ class SampleMeeting:
             "meetingId": self.meeting_id,
             "organizationId": SAMPLE_APP_ID,
             "roomUUID": self.session_id,
-            "startedTime": _iso(self.started_at + timedelta(seconds=2)),
+            "startedTime": _iso(self.recording_started_at),
             "outputFileName": "weekly-sync.mp4",
         }
         if status in {"UPLOADING", "UPLOADED"}:

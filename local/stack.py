@@ -20,12 +20,23 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local.apigw import LocalApiGateway
+from local.archive_http import ArchiveHttpServer
 from local.lambda_runtime import load_handler
 from local.names import REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
+from local.relay import LocalRelays, provision_relay
 from local.sample_meeting import SAMPLE_APP_ID
 from shared import wiring
-from shared.fanout.routing import DLQ_RETENTION_DAYS, INGEST_HANDLER, ROUTES
+from shared.fanout.routing import (
+    DLQ_RETENTION_DAYS,
+    INGEST_HANDLER,
+    REBUILD_WINDOW_LOCAL_SECONDS,
+    REBUILDS,
+    ROUTES,
+    ConsumerRoute,
+)
+from shared.session.listing import SESSION_INDEX
+from shared.session.store import PENDING_INDEX
 
 log = logging.getLogger("meeting_vault.local")
 
@@ -34,6 +45,7 @@ log = logging.getLogger("meeting_vault.local")
 class LocalSettings:
     port: int = 0
     aws_port: int = 0
+    archive_port: int = 0  # the archive served over HTTP (session pages)
     host: str = "127.0.0.1"
     public_key_pem: str | None = None
     public_key_url: str | None = None
@@ -41,6 +53,10 @@ class LocalSettings:
     realtimekit_api_token: str = "local-token"  # noqa: S105 - a placeholder for the stand-in, not a secret
     extra_env: dict[str, str] = field(default_factory=dict)
     log_level: str = "WARNING"
+    rebuild_window_seconds: int = REBUILD_WINDOW_LOCAL_SECONDS
+    # Live relay legs: short, so that handoffs happen within seconds (deployed: 13 minutes).
+    relay_leg_seconds: float = 5.0
+    relay_overlap_seconds: float = 1.0
     # The RealtimeKit apps whose webhooks ingest accepts (``--app-id``).
     app_ids: tuple[str, ...] = (SAMPLE_APP_ID,)
 
@@ -56,7 +72,10 @@ class LocalStack:
         self.names = names or LocalNames()
         self._moto: ThreadedMotoServer | None = None
         self._gateway: LocalApiGateway | None = None
+        self._archive_http: ArchiveHttpServer | None = None
         self.pollers: list[QueuePoller] = []
+        self.relays: LocalRelays | None = None
+        self.relay_requests_url = ""
         self.queue_urls: dict[str, str] = {}
         self.dlq_urls: dict[str, str] = {}
         self.aws_endpoint = ""
@@ -78,12 +97,18 @@ class LocalStack:
         self._apply_environment()
         wiring.reset()
         self.provision()
+        self._set_env("REBUILD_QUEUE_URL", self.queue_urls[REBUILDS.name])
+        wiring.reset()
         self._gateway = LocalApiGateway(
             load_handler(INGEST_HANDLER), host=self.settings.host, port=self.settings.port
         )
         self._gateway.start()
+        s3 = self.client("s3")
+        self._archive_http = ArchiveHttpServer(
+            lambda: s3, self.names.bucket, host=self.settings.host, port=self.settings.archive_port
+        ).start()
         sqs = self.client("sqs")
-        for route in ROUTES:
+        for route in (*ROUTES, REBUILDS):
             url = self.queue_urls[route.name]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
@@ -98,15 +123,28 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
+        self.relays = LocalRelays(
+            sqs=sqs,
+            queue_url=self.relay_requests_url,
+            leg_seconds=self.settings.relay_leg_seconds,
+            overlap_seconds=self.settings.relay_overlap_seconds,
+        )
+        self.relays.start()
         return self
 
     def stop(self) -> None:
+        if self.relays is not None:
+            self.relays.stop()
+            self.relays = None
         for poller in self.pollers:
             poller.stop()
         self.pollers.clear()
         if self._gateway:
             self._gateway.stop()
             self._gateway = None
+        if self._archive_http:
+            self._archive_http.stop()
+            self._archive_http = None
         if self._moto:
             self._moto.stop()
             self._moto = None
@@ -129,6 +167,11 @@ class LocalStack:
     def webhook_url(self) -> str:
         assert self._gateway is not None, "start() first"
         return f"{self._gateway.base_url}{WEBHOOK_PATH}"
+
+    def archive_url(self, key: str = "") -> str:
+        """The local URL of an archived object (a folder ending in ``/`` serves its ``index.html``)."""
+        assert self._archive_http is not None, "start() first"
+        return self._archive_http.url_for(key)
 
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]
@@ -163,6 +206,12 @@ class LocalStack:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.settings.log_level,
+            "REBUILD_WINDOW_SECONDS": str(self.settings.rebuild_window_seconds),
+            "RELAY_TABLE": self.names.relay_table,
+            "RELAY_LEG_SECONDS": str(self.settings.relay_leg_seconds),
+            "RELAY_OVERLAP_SECONDS": str(self.settings.relay_overlap_seconds),
+            "RELAY_PIECE_SECONDS": "1",
+            "RELAY_GIVE_UP_SECONDS": "15",
         }
         if self.settings.public_key_pem:
             env["WEBHOOK_PUBLIC_KEY_PEM"] = self.settings.public_key_pem
@@ -173,10 +222,13 @@ class LocalStack:
         env.update(self.settings.extra_env)
         return env
 
+    def _set_env(self, name: str, value: str) -> None:
+        self._saved_env.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
     def _apply_environment(self) -> None:
         for name, value in self.environment().items():
-            self._saved_env.setdefault(name, os.environ.get(name))
-            os.environ[name] = value
+            self._set_env(name, value)
         for name in ("WEBHOOK_PUBLIC_KEY_PEM", "WEBHOOK_PUBLIC_KEY_URL"):
             if name not in self.environment():
                 self._saved_env.setdefault(name, os.environ.get(name))
@@ -188,22 +240,29 @@ class LocalStack:
             self.client, self.names, api_token=self.settings.realtimekit_api_token
         )
         self.queue_urls, self.dlq_urls = resources.queue_urls, resources.dlq_urls
+        self.relay_requests_url = provision_relay(self.client, self.names)
 
     # -- observation -------------------------------------------------------------------------
     def queue_depths(self) -> dict[str, dict[str, int]]:
         sqs = self.client("sqs")
         depths: dict[str, dict[str, int]] = {}
-        for route in ROUTES:
+        for route in (*ROUTES, REBUILDS):
             attrs = sqs.get_queue_attributes(
                 QueueUrl=self.queue_urls[route.name],
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                    "ApproximateNumberOfMessagesDelayed",
+                ],
             )["Attributes"]
             dlq = sqs.get_queue_attributes(
                 QueueUrl=self.dlq_urls[route.name], AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]
             depths[route.name] = {
                 "visible": int(attrs["ApproximateNumberOfMessages"]),
-                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+                # A delayed rebuild request is work still to come.
+                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"])
+                + int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
                 "dlq": int(dlq["ApproximateNumberOfMessages"]),
             }
         return depths
@@ -261,6 +320,28 @@ def provision_resources(
         AttributeDefinitions=[
             {"AttributeName": "pk", "AttributeType": "S"},
             {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": SESSION_INDEX.partition_key, "AttributeType": "S"},
+            {"AttributeName": SESSION_INDEX.sort_key, "AttributeType": "S"},
+            {"AttributeName": "pending_shard", "AttributeType": "S"},
+            {"AttributeName": "pending_at", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[  # the same index as the CDK table (shared.session.listing)
+            {
+                "IndexName": SESSION_INDEX.name,
+                "KeySchema": [
+                    {"AttributeName": SESSION_INDEX.partition_key, "KeyType": "HASH"},
+                    {"AttributeName": SESSION_INDEX.sort_key, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": PENDING_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "pending_shard", "KeyType": "HASH"},
+                    {"AttributeName": "pending_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
         BillingMode="PAY_PER_REQUEST",
     )
@@ -275,29 +356,37 @@ def provision_resources(
     events.create_event_bus(Name=names.bus)
     sqs = client("sqs")
     for route in ROUTES:
-        dlq_url = sqs.create_queue(
-            QueueName=names.dlq(route.name),
-            Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_DAYS * 86400)},
-        )["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
-        url = sqs.create_queue(
-            QueueName=names.queue(route.name),
-            Attributes={
-                "VisibilityTimeout": str(route.visibility_timeout_seconds),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(route.max_receive_count)}
-                ),
-            },
-        )["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        found.queue_urls[route.name] = url
-        found.dlq_urls[route.name] = dlq_url
+        _consumer_queue(sqs, names, route, found)
+        arn = sqs.get_queue_attributes(QueueUrl=found.queue_urls[route.name], AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
         rule = f"{names.prefix}-{route.name}"
         events.put_rule(Name=rule, EventBusName=names.bus, EventPattern=json.dumps(route.event_pattern))
         events.put_targets(Rule=rule, EventBusName=names.bus, Targets=[{"Id": route.name, "Arn": arn}])
+    _consumer_queue(sqs, names, REBUILDS, found)  # fed by the session recorder, not by a rule
     return found
+
+
+def _consumer_queue(sqs: Any, names: LocalNames, route: ConsumerRoute, found: ProvisionedResources) -> None:
+    """A consumer queue and its DLQ, with the route's visibility timeout and redrive policy."""
+    dlq_url = sqs.create_queue(
+        QueueName=names.dlq(route.name),
+        Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_DAYS * 86400)},
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    url = sqs.create_queue(
+        QueueName=names.queue(route.name),
+        Attributes={
+            "VisibilityTimeout": str(route.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(route.max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
+    found.queue_urls[route.name] = url
+    found.dlq_urls[route.name] = dlq_url
 
 
 @contextmanager

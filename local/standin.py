@@ -46,11 +46,14 @@ RestRoute = Callable[[StandinRequest], tuple[int, Any] | None]
 @dataclass
 class StandinLog:
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # The query string of each request, same order as ``requests`` (what a list call filtered on).
+    queries: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, method: str, path: str) -> None:
+    def add(self, method: str, path: str, query: str = "") -> None:
         with self.lock:
             self.requests.append((method, path))
+            self.queries.append(query)
 
 
 class RealtimeKitStandin:
@@ -69,7 +72,7 @@ class RealtimeKitStandin:
 
             def _dispatch(self) -> None:
                 path, _, query_string = self.path.partition("?")
-                standin.log.add(self.command, path)
+                standin.log.add(self.command, path, query_string)
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
                 if path == WELL_KNOWN_PATH:
@@ -96,9 +99,11 @@ class RealtimeKitStandin:
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 
             def _json(self, status: int, document: Any) -> None:
-                data = json.dumps(document).encode()
+                # None: an answer without a body (an API call documented as returning ``void``).
+                data = b"" if document is None else json.dumps(document).encode()
                 self.send_response(status)
-                self.send_header("content-type", "application/json")
+                if document is not None:
+                    self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 if self.command != "HEAD":

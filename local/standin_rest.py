@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from local.sample_meeting import SampleMeeting
@@ -60,6 +60,19 @@ class StandinRecording:
 
 
 @dataclass
+class StandinParticipant:
+    """One entry of ``GET /sessions/{id}/participants`` (``id`` is the peer id)."""
+
+    id: str
+    display_name: str
+    user_id: str | None = None
+    custom_participant_id: str | None = None
+    preset_name: str | None = "group_call_participant"
+    joined_at: datetime = field(default_factory=_now)
+    left_at: datetime | None = None
+
+
+@dataclass
 class StandinSession:
     id: str
     meeting_id: str
@@ -73,6 +86,7 @@ class StandinSession:
     transcript_files: dict[str, str] = field(default_factory=dict)
     summary_file: str | None = None
     chat_file: str | None = None
+    participants: list[StandinParticipant] = field(default_factory=list)
 
 
 @dataclass
@@ -120,6 +134,12 @@ class StandinRestState:
     meetings: set[str] = field(default_factory=set)
     webhooks: dict[str, StandinWebhook] = field(default_factory=dict)
     summary_requests: list[str] = field(default_factory=list)  # session ids, one per POST
+    # How POST /sessions/{id}/summary answers: the reference documents ``void`` ("empty": no body),
+    # "{}" an empty object, "sdk" the SDK model's ``{"data": {"session_id", "status"}}``.
+    summary_answer: Literal["empty", "{}", "sdk"] = "empty"
+    # GET /sessions/{id}: "documented" = ``data: {session: {...}}`` (API reference, "Fetch details
+    # of a session"); "flat" = the session in ``data`` itself, as the SDK's model has it.
+    session_details_shape: Literal["documented", "flat"] = "documented"
     rate_limit: RateLimit | None = None
     url_lifetime: timedelta = timedelta(days=7)
     # Called after a POST /sessions/{id}/summary is recorded (e.g. to send a signed meeting.summary).
@@ -169,6 +189,22 @@ def _ok(data: Any, **extra: Any) -> Answer:
 
 def _error(status: int, message: str) -> Answer:
     return status, {"success": False, "error": {"code": status, "message": message}}
+
+
+def _in_time_range(moment: datetime, query: dict[str, str]) -> bool:
+    """The list calls' ``start_time`` / ``end_time`` filters (ISO 8601): a session by its start, a
+    recording by its invoked time. [Assumption: the reference says only "the time range for which
+    you want to retrieve the meetings".]"""
+    for name, inside in (
+        ("start_time", lambda bound: moment >= bound),
+        ("end_time", lambda bound: moment <= bound),
+    ):
+        text = query.get(name)
+        if text:
+            bound = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if not inside(bound if bound.tzinfo else bound.replace(tzinfo=UTC)):
+                return False
+    return True
 
 
 class _RestApi:
@@ -222,6 +258,8 @@ class _RestApi:
                 return lambda: self._list_sessions(query)
             case "GET", ["sessions", session_id]:
                 return lambda: self._get_session(session_id)
+            case "GET", ["sessions", session_id, "participants"]:
+                return lambda: self._list_participants(session_id, query)
             case "GET", ["sessions", session_id, "transcript"]:
                 return lambda: self._get_transcript(session_id, query.get("format"))
             case "GET", ["sessions", session_id, "summary"]:
@@ -316,6 +354,7 @@ class _RestApi:
             for r in self.state.recordings.values()
             if (not query.get("meeting_id") or r.meeting_id == query["meeting_id"])
             and (not statuses or r.status in statuses)
+            and _in_time_range(r.invoked_time, query)
             and not (r.status == "UPLOADED" and not self._available(r.file_name))
         ]
         page, start, end = self._page(matching, query)
@@ -366,7 +405,34 @@ class _RestApi:
         session = self.state.sessions.get(session_id)
         if session is None:
             return _error(404, f"Session {session_id} not found")
-        return _ok(self._session_data(session))
+        data = self._session_data(session)
+        return _ok({"session": data} if self.state.session_details_shape == "documented" else data)
+
+    def _list_participants(self, session_id: str, query: dict[str, str]) -> Answer:
+        session = self.state.sessions.get(session_id)
+        if session is None:
+            return _error(404, f"Session {session_id} not found")
+        page, start, end = self._page(sorted(session.participants, key=lambda p: p.joined_at), query)
+        items = []
+        for p in page:
+            left = p.left_at or session.ended_at
+            minutes = (left - p.joined_at).total_seconds() / 60 if left else None
+            items.append(
+                {
+                    "id": p.id,
+                    "created_at": iso(p.joined_at),
+                    "custom_participant_id": p.custom_participant_id,
+                    "display_name": p.display_name,
+                    "duration": round(minutes, 2) if minutes is not None else None,
+                    "joined_at": iso(p.joined_at),
+                    "left_at": iso(p.left_at) if p.left_at else None,
+                    "preset_name": p.preset_name,
+                    "updated_at": iso(p.left_at or p.joined_at),
+                    "user_id": p.user_id,
+                }
+            )
+        paging = {"total_count": len(session.participants), "start_offset": start, "end_offset": end}
+        return _ok({"participants": items}, paging=paging)
 
     def _list_sessions(self, query: dict[str, str]) -> Answer:
         matching = [
@@ -374,6 +440,7 @@ class _RestApi:
             for s in self.state.sessions.values()
             if (not query.get("associated_id") or s.meeting_id == query["associated_id"])
             and (not query.get("status") or s.status == query["status"])
+            and _in_time_range(s.started_at, query)
         ]
         page, start, end = self._page(matching, query)
         return _ok(
@@ -436,6 +503,11 @@ class _RestApi:
             self.state.summary_requests.append(session_id)
         if self.state.on_summary_requested is not None:
             self.state.on_summary_requested(session_id)
+        answer = self.state.summary_answer
+        if answer == "empty":
+            return 200, None
+        if answer == "{}":
+            return 200, {}
         return _ok({"session_id": session_id, "status": "PROCESSING"})
 
     # -- webhooks ----------------------------------------------------------------------------------
@@ -536,7 +608,8 @@ def sample_recording(meeting: SampleMeeting) -> StandinRecording:
         file_name="recording.mp4",
         output_file_name="weekly-sync.mp4",
         audio_file_name="recording.mp3",
-        started_time=meeting.started_at,
+        invoked_time=meeting.started_at,
+        started_time=meeting.recording_started_at,
         stopped_time=meeting.ended_at,
         recording_duration=1798,
     )
@@ -563,6 +636,17 @@ def install_sample_meeting(
         transcript_files={"CSV": "transcript.csv"},
         summary_file="summary.md",
         chat_file="chat.csv",
+        participants=[
+            StandinParticipant(
+                id=person.peer_ids[peer],
+                display_name=person.name,
+                user_id=person.user_id,
+                custom_participant_id=person.custom_participant_id,
+                joined_at=meeting.started_at + timedelta(seconds=joined),
+                left_at=meeting.started_at + timedelta(seconds=left),
+            )
+            for person, peer, joined, left in meeting.stints()
+        ],
     )
     install(standin, state)
     return state

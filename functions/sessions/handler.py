@@ -43,6 +43,8 @@ def record_handler(record: WebhookQueueRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    # failed records: tried again on the route's schedule (shared.fanout.retry)
+    return wiring.retry_failed(event, dict(response), "sessions")

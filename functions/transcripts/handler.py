@@ -30,7 +30,11 @@ def record_handler(record: WebhookQueueRecord) -> None:
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wiring.archive_session_artifact_once().register(context)
+    # Every download of this invocation ends in time for the function to record the outcome.
+    wiring.artifact_fetcher().finish_by(context.get_remaining_time_in_millis() / 1000)
     register_lambda_context(context)
-    return process_partial_response(  # type: ignore[return-value]  # a TypedDict, a dict at runtime
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    # failed records: tried again on the route's schedule (shared.fanout.retry)
+    return wiring.retry_failed(event, dict(response), "transcripts")

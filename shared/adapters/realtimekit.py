@@ -145,6 +145,22 @@ class SessionInfo(_Result):
     minutes_consumed: float | None = None
 
 
+class SessionParticipant(_Result):
+    """One entry of ``GET /sessions/{id}/participants`` (API reference, "Fetch participants list
+    of a session"). ``id`` is the peer id."""
+
+    id: str | None = None
+    user_id: str | None = None
+    custom_participant_id: str | None = None
+    display_name: str | None = None
+    preset_name: str | None = None
+    joined_at: LenientDatetime = None
+    left_at: LenientDatetime = None
+    duration: float | None = None  # minutes
+    created_at: LenientDatetime = None
+    updated_at: LenientDatetime = None
+
+
 class ArtifactLink(_Result):
     """A short-lived download URL for a transcript, summary or chat export."""
 
@@ -186,6 +202,29 @@ def _session(data: object) -> SessionInfo:
     fields.setdefault("meeting_id", fields.get("associated_id"))
     fields.setdefault("meeting_title", fields.get("meeting_display_name"))
     return SessionInfo.model_validate(fields)
+
+
+def _time_range(start_time: datetime | None, end_time: datetime | None) -> dict[str, str]:
+    """The list calls' ``start_time`` / ``end_time`` filters, ISO 8601 UTC as documented."""
+    return {
+        name: moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        for name, moment in (("start_time", start_time), ("end_time", end_time))
+        if moment is not None
+    }
+
+
+def _session_details(data: object) -> object:
+    """``GET /sessions/{id}`` answers ``data: {session: {...}}`` (API reference, "Fetch details of
+    a session"); the SDK's model and older answers put the session in ``data`` itself. Both work."""
+    if isinstance(data, Mapping) and isinstance(data.get("session"), Mapping):
+        return data["session"]
+    return data
+
+
+def _participant(data: object) -> SessionParticipant:
+    fields = _snake_keys(data)
+    fields["id"] = fields.get("id") or fields.get("peer_id")
+    return SessionParticipant.model_validate(fields)
 
 
 def _link(data: object, kind: str) -> ArtifactLink:
@@ -304,11 +343,26 @@ class RealtimeKitClient:
             app_id=app_id,
         )
 
-    def _call(self, what: str, request: Callable[[], APIResponse[Any]]) -> dict[str, Any]:
-        """Run one SDK call (``with_raw_response``) and return the success envelope."""
+    def _call(
+        self,
+        what: str,
+        request: Callable[[], APIResponse[Any]],
+        *,
+        empty_ok: bool = False,
+        sdk_model: bool = True,
+    ) -> dict[str, Any]:
+        """Run one SDK call (``with_raw_response``) and return the success envelope.
+
+        ``empty_ok``: a 2xx without a body is a success (``{}``), for calls documented as
+        answering ``void``. ``sdk_model=False`` skips the SDK's model where it disagrees with the
+        API reference (the model of ``GET /sessions/{id}`` is flat; the reference nests
+        ``data.session``)."""
         try:
             response = request()
-            response.parse()  # the SDK's model; raises under strict response validation
+            if empty_ok and 200 <= response.status_code < 300 and not response.http_response.content.strip():
+                return {}
+            if sdk_model:
+                response.parse()  # the SDK's model; raises under strict response validation
         except cloudflare.APIStatusError as exc:
             raise _status_error(what, exc) from exc
         except cloudflare.APIConnectionError as exc:  # includes APITimeoutError
@@ -339,11 +393,14 @@ class RealtimeKitClient:
         meeting_id: str | None = None,
         *,
         status: Sequence[RecordingStatus] | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
         per_page: int = 100,
     ) -> Iterator[RecordingInfo]:
-        """Every recording of the App (or of one meeting), page by page."""
+        """Every recording of the App (or of one meeting), page by page; ``start_time`` /
+        ``end_time`` are the API's documented time-range filters."""
         raw = self._kit.recordings.with_raw_response
-        options: dict[str, Any] = {"per_page": per_page}
+        options: dict[str, Any] = {"per_page": per_page, **_time_range(start_time, end_time)}
         if meeting_id:
             options["meeting_id"] = meeting_id
         if status:
@@ -361,9 +418,15 @@ class RealtimeKitClient:
         meeting_id: str | None = None,
         *,
         status: Sequence[RecordingStatus] | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
         per_page: int = 100,
     ) -> list[RecordingInfo]:
-        return list(self.iter_recordings(meeting_id, status=status, per_page=per_page))
+        return list(
+            self.iter_recordings(
+                meeting_id, status=status, start_time=start_time, end_time=end_time, per_page=per_page
+            )
+        )
 
     # -- sessions --------------------------------------------------------------------------------
     def get_session(self, session_id: str) -> SessionInfo:
@@ -371,18 +434,23 @@ class RealtimeKitClient:
         document = self._call(
             f"get session {session_id}",
             lambda: raw.get_session_details(session_id, account_id=self.account_id, app_id=self.app_id),
+            sdk_model=False,
         )
-        return _convert("session", _session, document.get("data"))
+        return _convert("session", _session, _session_details(document.get("data")))
 
     def iter_sessions(
         self,
         meeting_id: str | None = None,
         *,
         status: Literal["LIVE", "ENDED"] | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
         per_page: int = 100,
     ) -> Iterator[SessionInfo]:
+        """Sessions of the App (or of one meeting), page by page; ``start_time`` / ``end_time``
+        are the API's documented time-range filters."""
         raw = self._kit.sessions.with_raw_response
-        options: dict[str, Any] = {"per_page": per_page}
+        options: dict[str, Any] = {"per_page": per_page, **_time_range(start_time, end_time)}
         if meeting_id:
             options["associated_id"] = meeting_id
         if status:
@@ -400,9 +468,30 @@ class RealtimeKitClient:
         meeting_id: str | None = None,
         *,
         status: Literal["LIVE", "ENDED"] | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
         per_page: int = 100,
     ) -> list[SessionInfo]:
-        return list(self.iter_sessions(meeting_id, status=status, per_page=per_page))
+        return list(
+            self.iter_sessions(
+                meeting_id, status=status, start_time=start_time, end_time=end_time, per_page=per_page
+            )
+        )
+
+    def list_participants(self, session_id: str, *, per_page: int = 100) -> list[SessionParticipant]:
+        """Everyone who joined the session (``GET /sessions/{id}/participants``), page by page."""
+        raw = self._kit.sessions.with_raw_response
+        participants: list[SessionParticipant] = []
+        for items in self._pages(
+            f"list participants of session {session_id}",
+            lambda page: raw.get_session_participants(
+                session_id, account_id=self.account_id, app_id=self.app_id, page_no=page, per_page=per_page
+            ),
+            lambda document: (document.get("data") or {}).get("participants"),
+            per_page,
+        ):
+            participants.extend(_convert("participant", _participant, item) for item in items)
+        return participants
 
     def get_transcript(self, session_id: str, format: TranscriptFormat | None = None) -> ArtifactLink:
         raw = self._kit.sessions.with_raw_response
@@ -432,13 +521,15 @@ class RealtimeKitClient:
 
     def generate_summary(self, session_id: str) -> str | None:
         """Ask RealtimeKit to summarize the session's transcript. Asynchronous: the summary arrives
-        later via ``meeting.summary``. Returns RealtimeKit's status (values undocumented)."""
+        later via ``meeting.summary``. Returns RealtimeKit's status when it gave one (values
+        undocumented), else None: the reference documents the answer as ``void``."""
         raw = self._kit.sessions.with_raw_response
         document = self._call(
             f"generate summary of session {session_id}",
             lambda: raw.generate_summary_of_transcripts(
                 session_id, account_id=self.account_id, app_id=self.app_id
             ),
+            empty_ok=True,  # documented as ``void``: any 2xx, with or without a body, is "requested"
         )
         status = _snake_keys(document.get("data")).get("status")
         return None if status is None else str(status)

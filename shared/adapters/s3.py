@@ -9,6 +9,8 @@ from typing import Any
 
 import boto3
 
+from shared.core.artifact_types import artifact_tagging
+
 
 @dataclass(frozen=True)
 class StoredObject:
@@ -51,9 +53,23 @@ class ArchiveStore:
             ContentType=content_type,
             ChecksumSHA256=base64.b64encode(digest.digest()).decode(),
             Metadata={"sha256": digest.hexdigest(), **ascii_metadata(metadata or {})},
+            **artifact_tagging(key),  # artifact-type, for lifecycle rules per type
         )
         return StoredObject(key=key, size=len(data), sha256=digest.hexdigest(), content_type=content_type)
 
     def get_bytes(self, key: str) -> bytes:
         data: bytes = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         return data
+
+    def stored_sha256(self, key: str) -> str | None:
+        """The SHA-256 that ``put_bytes`` kept with the object, or None when there is no object."""
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        sha: str | None = head.get("Metadata", {}).get("sha256")
+        return sha

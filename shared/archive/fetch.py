@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from shared.archive.small_download import Downloaded, download_bytes
+from shared.archive.small_download import MAX_SMALL_FILE, Downloaded, download_bytes
 from shared.archive.transfer import (
     TEXT_TYPES,
     TransferConfig,
@@ -119,12 +119,20 @@ class ArtifactFetcher:
             ),
         )
 
-    def read(self, link: Link, refresh: Refresh, *, accept: tuple[str, ...] = TEXT_TYPES) -> Downloaded:
-        """Read a small file (transcript, chat, summary) into memory."""
+    def read(
+        self,
+        link: Link,
+        refresh: Refresh,
+        *,
+        accept: tuple[str, ...] = TEXT_TYPES,
+        max_bytes: int = MAX_SMALL_FILE,
+    ) -> Downloaded:
+        """Read a small file (transcript, chat, summary) into memory; ``TooLargeToRead`` past
+        ``max_bytes``."""
         return self._with_fresh_url(
             link,
             refresh,
             lambda url: download_bytes(
-                url, policy=self._policy, config=self._transfer_config(), accept=accept
+                url, policy=self._policy, config=self._transfer_config(), accept=accept, max_bytes=max_bytes
             ),
         )

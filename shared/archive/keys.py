@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TypeGuard
 
-_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Matched with ``fullmatch``: ``$`` would also match before a final newline ("abc\n").
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _SAFE_EVENT = re.compile(r"[^A-Za-z0-9._-]")
 _SAFE_FILE = re.compile(r"[^A-Za-z0-9._ ()+-]")
 
@@ -16,8 +18,8 @@ MEETINGS_PREFIX = "meetings"
 UNATTRIBUTED_PREFIX = "unattributed"
 
 
-def is_safe_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_SAFE_ID.match(value)) and ".." not in value
+def is_safe_id(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and _SAFE_ID.fullmatch(value) is not None and ".." not in value
 
 
 def safe_id(value: str) -> str:

@@ -47,14 +47,19 @@ class RecordingJob(BaseModel):
     output_file_name: str | None = None
 
     @classmethod
-    def from_event(cls, event: RecordingStatusUpdate) -> RecordingJob:
+    def from_event(
+        cls, event: RecordingStatusUpdate, *, meeting_id: str | None = None, session_id: str | None = None
+    ) -> RecordingJob:
+        """``meeting_id`` / ``session_id``: where the REST API placed a legacy body without them."""
         r = event.recording
-        assert event.meeting_id
-        assert event.session_id
+        meeting = event.meeting_id or meeting_id
+        session = event.session_id or session_id
+        assert meeting
+        assert session
         assert r.the_id
         return cls(
-            meeting_id=safe_id(event.meeting_id),
-            session_id=safe_id(event.session_id),
+            meeting_id=safe_id(meeting),
+            session_id=safe_id(session),
             recording_id=safe_id(r.the_id),
             download_url=r.download_url,
             audio_download_url=r.audio_download_url,
@@ -219,10 +224,12 @@ def archive_recording_event(
     once: Callable[[RecordingJob], dict[str, Any]],
     archiver: RecordingArchiver,
     record: Callable[[str, str, ArtifactRecord], None],
+    meeting_id: str | None = None,
+    session_id: str | None = None,
 ) -> list[ArtifactRecord]:
     """The recordings consumer's work for one UPLOADED event: archive once, record the outcome.
     A recording RealtimeKit no longer has is recorded as failed, then re-raised (it ends in the DLQ)."""
-    job = RecordingJob.from_event(event)
+    job = RecordingJob.from_event(event, meeting_id=meeting_id, session_id=session_id)
     try:
         outcome = once(job)
     except ArtifactGone as exc:
@@ -252,6 +259,8 @@ def archive_and_report(
             once=once,
             archiver=archiver,
             record=record,
+            meeting_id=detail.meeting_id,
+            session_id=detail.session_id,
         )
     except ArtifactGone as exc:
         report_gone(keys, exc)

@@ -7,6 +7,7 @@ source by the session recorder, like every other derived file."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +19,26 @@ from shared.adapters.s3 import ArchiveStore
 from shared.archive.fetch import ArtifactFetcher, ArtifactGone, Link
 from shared.archive.keys import safe_id, session_prefix
 from shared.archive.report import log_keys, report, report_gone
+from shared.archive.small_download import TooLargeToRead
+from shared.archive.transfer import TEXT_TYPES, TransferRequest
 from shared.ingest.envelope import WebhookDetail
 from shared.ingest.events import ChatSynced, MeetingSummary, MeetingTranscript, parse_event
-from shared.normalize.chat import parse_chat
-from shared.normalize.errors import EmptyArtifactError, NormalizeError
-from shared.normalize.transcript import parse_transcript
+from shared.normalize.chat import chat_to_json, parse_chat
+from shared.normalize.errors import (
+    MAX_SOURCE_BYTES,
+    EmptyArtifactError,
+    NormalizeError,
+    TooLargeError,
+    fingerprint,
+)
+from shared.normalize.transcript import (
+    parse_transcript,
+    speaker_timeline_to_json,
+    transcript_to_json,
+    transcript_to_srt,
+    transcript_to_txt,
+    transcript_to_vtt,
+)
 from shared.session.model import CHAT_SOURCE, TRANSCRIPT_SOURCE, ArtifactRecord, ArtifactState
 
 SUMMARY = "summary/summary"
@@ -102,40 +118,31 @@ class SessionArtifactArchiver:
         return fetch
 
     def archive(self, job: ArtifactJob) -> ArtifactRecord:
-        """Fetch and store the source; returns its record (archived, or failed with a reason when
-        the file is empty or unreadable: kept, never passed off as fine). Raises ``ArtifactGone``
-        when RealtimeKit no longer has it, and transient errors for a retry."""
+        """Fetch and store the source as served, then parse it; returns its record: archived, or
+        failed with a reason when the file is empty, too large or unreadable (kept, never passed
+        off as fine). Raises ``ArtifactGone`` when RealtimeKit no longer has it, and transient
+        errors for a retry. A parser failure of any kind is a failed file, never a retry."""
         name = {"transcript": TRANSCRIPT_SOURCE, "chat": CHAT_SOURCE, "summary": SUMMARY}[job.kind]
-        downloaded = self._fetcher.read(Link(job.url, job.expiry), self._refresh(job))
-        data = downloaded.data
         folder = session_prefix(job.meeting_id, job.session_id)
-        failure: NormalizeError | None = None
+        link, refresh = Link(job.url, job.expiry), self._refresh(job)
         try:
-            if job.kind == "transcript":
-                ext = parse_transcript(data, session_started_at=job.started_at).source_extension
-            elif job.kind == "chat":
-                ext = parse_chat(data).source_format
-            else:
-                text = data.decode("utf-8", errors="replace")
-                if not text.strip():
-                    raise EmptyArtifactError("the summary is empty")
-                ext = "md" if looks_like_markdown(text, downloaded.content_type) else "txt"
-        except EmptyArtifactError as exc:
-            return self._failed(job, name, exc)  # nothing to keep
-        except NormalizeError as exc:
-            failure, ext = exc, "txt" if _is_text(data) else "bin"
-        key = f"{folder}{name}.{ext}"
-        content_type = {
-            "csv": "text/csv",
-            "json": "application/json",
-            "md": "text/markdown",
-            "txt": "text/plain",
-        }.get(ext, "application/octet-stream")
-        if content_type.startswith("text/"):
-            content_type += "; charset=utf-8"
+            downloaded = self._fetcher.read(link, refresh, max_bytes=MAX_SOURCE_BYTES)
+        except TooLargeToRead as exc:
+            return self._keep_too_large(job, name, folder, link, refresh, exc)
+        data = downloaded.data
+        if not data.strip():  # nothing to keep
+            return self._failed(job, name, EmptyArtifactError(f"the {job.kind} is empty ({len(data)} bytes)"))
+        if job.kind == "summary":
+            text = data.decode("utf-8", errors="replace")
+            ext = "md" if looks_like_markdown(text, downloaded.content_type) else "txt"
+        else:
+            ext = _source_extension(job.kind, data)
+        content_type = _CONTENT_TYPES.get(ext, "application/octet-stream")
+        # Stored before it is parsed: whatever the parser makes of it, the file is kept.
         stored = self._archive.put_bytes(
-            key, data, content_type=content_type, metadata={"session-id": job.session_id}
+            f"{folder}{name}.{ext}", data, content_type=content_type, metadata={"session-id": job.session_id}
         )
+        failure = None if job.kind == "summary" else _parse_failure(job, data)
         return ArtifactRecord(
             name=name,
             kind=f"{job.kind}_source" if job.kind != "summary" else "summary",
@@ -145,9 +152,48 @@ class SessionArtifactArchiver:
             sha256=stored.sha256,
             content_type=content_type,
             archived_at=self._clock(),
-            reason=failure.reason if failure else None,
-            message=str(failure)[:500] if failure else None,
-            source=f"meeting.{'chatSynced' if job.kind == 'chat' else job.kind}",
+            reason=failure[0] if failure else None,
+            message=failure[1][:500] if failure else None,
+            source=_source_event(job),
+        )
+
+    def _keep_too_large(
+        self,
+        job: ArtifactJob,
+        name: str,
+        folder: str,
+        link: Link,
+        refresh: Callable[[], Link],
+        error: TooLargeToRead,
+    ) -> ArtifactRecord:
+        """Over what is read into memory: streamed to the bucket as served, marked failed."""
+        media = (error.content_type or "").split(";", 1)[0].strip().lower()
+        ext = {"text/csv": "csv", "application/json": "json", "text/markdown": "md", "text/plain": "txt"}.get(
+            media, "bin"
+        )
+        result = self._fetcher.copy(
+            link,
+            refresh,
+            lambda url: TransferRequest(
+                url=url,
+                bucket=self._archive.bucket,
+                key=f"{folder}{name}.{ext}",
+                metadata={"session-id": job.session_id},
+                accept=TEXT_TYPES,
+            ),
+        )
+        return ArtifactRecord(
+            name=name,
+            kind=f"{job.kind}_source" if job.kind != "summary" else "summary",
+            state=ArtifactState.FAILED,
+            key=result.key,
+            bytes=result.size,
+            sha256=result.sha256,
+            content_type=result.content_type,
+            archived_at=self._clock(),
+            reason=TooLargeError.reason,
+            message=f"{job.kind} is {result.size} bytes, more than the {MAX_SOURCE_BYTES} parsed; kept as served",
+            source=_source_event(job),
         )
 
     def _failed(self, job: ArtifactJob, name: str, error: Exception) -> ArtifactRecord:
@@ -157,12 +203,69 @@ class SessionArtifactArchiver:
             state=ArtifactState.FAILED,
             reason=getattr(error, "reason", type(error).__name__),
             message=str(error)[:500],
-            source=f"meeting.{'chatSynced' if job.kind == 'chat' else job.kind}",
+            source=_source_event(job),
         )
 
     def gone(self, job: ArtifactJob, error: ArtifactGone) -> ArtifactRecord:
         name = {"transcript": TRANSCRIPT_SOURCE, "chat": CHAT_SOURCE, "summary": SUMMARY}[job.kind]
         return self._failed(job, name, error)
+
+
+_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "md": "text/markdown; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+}
+_SRT_START = re.compile(rb"\d+[ \t]*\r?\n\d{1,2}:\d{2}:\d{2},\d{3}")
+
+
+def _source_event(job: ArtifactJob) -> str:
+    return f"meeting.{'chatSynced' if job.kind == 'chat' else job.kind}"
+
+
+def _source_extension(kind: str, data: bytes) -> str:
+    """The stored file's extension, from a look at the content only (it is stored before it is
+    parsed): ``json`` or ``csv`` for what looks like one, ``txt`` for other text, ``bin`` else."""
+    if not _is_text(data):
+        return "bin"
+    head = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head[:1] in (b"[", b"{"):
+        return "json"
+    if kind == "transcript" and (head.startswith(b"WEBVTT") or _SRT_START.match(head)):
+        return "txt"
+    first_line = head.split(b"\n", 1)[0]
+    return "csv" if b"," in first_line else "txt"
+
+
+def _parse_failure(job: ArtifactJob, data: bytes) -> tuple[str, str] | None:
+    """Parse (and render, as the session recorder will) a stored source; None when it reads, else
+    (reason, message). The message names sizes and digests, never content."""
+    try:
+        if job.kind == "transcript":
+            transcript = parse_transcript(data, session_started_at=job.started_at)
+            for render in (
+                transcript_to_json,
+                speaker_timeline_to_json,
+                transcript_to_txt,
+                transcript_to_vtt,
+                transcript_to_srt,
+            ):
+                render(transcript)
+        else:
+            chat_to_json(parse_chat(data))
+    except NormalizeError as exc:
+        return exc.reason, str(exc)
+    except RecursionError:
+        return "unparseable", f"{job.kind} nests too deeply to parse ({fingerprint(data)})"
+    except MemoryError:
+        return (
+            TooLargeError.reason,
+            f"{job.kind} needs more memory to parse than there is ({fingerprint(data)})",
+        )
+    except Exception as exc:  # noqa: BLE001 - a parser bug must not become a retry: the file is kept
+        return "unparseable", f"{job.kind}: {type(exc).__name__} while parsing ({fingerprint(data)})"
+    return None
 
 
 def _is_text(data: bytes) -> bool:

@@ -46,6 +46,7 @@ from urllib.parse import urljoin
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.archive.url_policy import CheckedUrl, UrlPolicy
+from shared.core.artifact_types import artifact_tagging
 from shared.core.exceptions import (
     IntegrityError,
     NotMediaError,
@@ -634,6 +635,7 @@ class _Transfer:
             ContentType=content_type,
             ChecksumSHA256=base64.b64encode(self.digest.digest()).decode(),
             Metadata={**_header_safe(request.metadata), "sha256": self.digest.hexdigest()},
+            **artifact_tagging(request.key),  # artifact-type, for lifecycle rules per type
         )
         return self._result(len(body), response["ETag"], content_type, 0)
 
@@ -652,6 +654,7 @@ class _Transfer:
             ContentType=content_type,
             Metadata=_header_safe(request.metadata),
             ChecksumAlgorithm=config.part_checksum,
+            **artifact_tagging(request.key),
         )
         self.upload_id = created["UploadId"]
         completed = False
@@ -844,7 +847,18 @@ class _Transfer:
             "put_object_tagging",
             Bucket=request.bucket,
             Key=request.key,
-            Tagging={"TagSet": [{"Key": "sha256", "Value": self.digest.hexdigest()}]},
+            # Replaces the tag set: the artifact type given at create goes in again.
+            Tagging={
+                "TagSet": [
+                    {"Key": "sha256", "Value": self.digest.hexdigest()},
+                    *(
+                        {"Key": key, "Value": value}
+                        for key, value in (
+                            pair.split("=", 1) for pair in artifact_tagging(request.key).values()
+                        )
+                    ),
+                ]
+            },
         )
 
     def _abort(self) -> None:

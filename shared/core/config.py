@@ -36,6 +36,8 @@ class ArchiveSettings(_Settings):
 
 class SessionSettings(ArchiveSettings):
     sessions_table: str = Field(alias="SESSIONS_TABLE", min_length=3)
+    # Where session.archived is published; unset, no such event (the stack always sets it).
+    event_bus_name: str | None = Field(default=None, alias="EVENT_BUS_NAME", min_length=1)
 
 
 class DownloadSettings(_Settings):

@@ -6,7 +6,9 @@ record returns the saved result to a duplicate delivery without doing the work a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -17,6 +19,28 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 DAY = 24 * 3600
+
+# The kinds of work done once (``Once(name=...)``), and the JMESPath of each one's key in its job.
+RECORDING_WORK = "recording"  # key: recording_id
+SESSION_ARTIFACT_WORK = "session-artifact"  # key: [kind, session_id]
+SUMMARY_REQUEST_WORK = "summary-request"  # key: session_id
+SUMMARY_BEDROCK_WORK = "summary-bedrock"  # key: session_id
+SESSION_ARTIFACT_KINDS = ("transcript", "chat", "summary")
+
+
+def record_id(name: str, key_value: Any) -> str:
+    """The idempotency table's ``id`` for work ``name`` on ``key_value``, as Powertools writes it:
+    ``{key_prefix}#{md5 of the key value as sorted JSON}`` (its default hash)."""
+    digest = hashlib.md5(json.dumps(key_value, sort_keys=True).encode(), usedforsecurity=False)
+    return f"{name}#{digest.hexdigest()}"
+
+
+def session_record_ids(session_id: str, recording_ids: Iterable[str]) -> list[str]:
+    """Every idempotency item the consumers can have written for one session."""
+    ids = [record_id(RECORDING_WORK, rid) for rid in sorted(set(recording_ids))]
+    ids += [record_id(SESSION_ARTIFACT_WORK, [kind, session_id]) for kind in SESSION_ARTIFACT_KINDS]
+    ids += [record_id(name, session_id) for name in (SUMMARY_REQUEST_WORK, SUMMARY_BEDROCK_WORK)]
+    return ids
 
 
 class Once:

@@ -129,11 +129,15 @@ def build_detail(
     event_time = None
     parse_error: str | None = None
     try:
-        payload = json.loads(body)
+        # Decoded strictly first: json.loads(bytes) decodes with "surrogatepass", which lets a
+        # UTF-8-encoded lone surrogate into the payload, and the bus detail could not be serialized.
+        payload = json.loads(body.decode("utf-8"))
     except ValueError as exc:  # includes UnicodeDecodeError
         parse_error = f"body is not JSON: {_first_line(exc)}"
     except RecursionError:  # e.g. 30,000 nested "[": json gives up before the body cap does
         parse_error = f"body is not JSON we can keep: nested deeper than {MAX_JSON_DEPTH} levels"
+    if parse_error is None and _ESCAPED_SURROGATE.search(body) and not _encodable(payload):
+        payload, parse_error = None, "body is not JSON we can keep: it escapes a lone UTF-16 surrogate"
     if parse_error is None and _nested_deeper_than(payload, MAX_JSON_DEPTH):
         # Carried as raw bytes only: the parsed copy could not be serialized onto the bus.
         payload, parse_error = (
@@ -167,6 +171,19 @@ def build_detail(
         payload=payload,
         body=RawBody.of(body),
     )
+
+
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _encodable(document: Any) -> bool:
+    """False when a string in it holds a lone surrogate ("\\ud800" in the JSON text): valid JSON,
+    but no UTF-8 encoder (the bus detail's) can write it. Only checked when the body escapes one."""
+    try:
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        return False
+    return True
 
 
 def _nested_deeper_than(document: Any, limit: int) -> bool:

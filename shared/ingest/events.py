@@ -94,29 +94,67 @@ class RecordingInfo(_Model):
 class _Event(_Model):
     event: str
 
+    def _field(self, name: str) -> Any:
+        """A declared field only: with ``extra="allow"`` a body's own key ``meeting_id_flat`` or a
+        ``recording`` object on an event that declares none would otherwise read as one."""
+        return getattr(self, name) if name in type(self).model_fields else None
+
+    def _meeting(self) -> MeetingInfo | None:
+        meeting = self._field("meeting")
+        return meeting if isinstance(meeting, MeetingInfo) else None
+
+    def _recording(self) -> RecordingInfo | None:
+        recording = self._field("recording")
+        return recording if isinstance(recording, RecordingInfo) else None
+
+    def _id_fields(self) -> list[tuple[str, str | None]]:
+        """Every id this body carries that the pipeline may put in an object key, by its place."""
+        meeting, recording = self._meeting(), self._recording()
+        found: list[tuple[str, str | None]] = [
+            ("meetingId", self._field("meeting_id_flat")),
+            ("sessionId", self._field("session_id_flat")),
+        ]
+        if meeting is not None:
+            found += [("meeting.id", meeting.id), ("meeting.sessionId", meeting.session_id)]
+        if recording is not None:
+            found += [
+                ("recording.id", recording.id),
+                ("recording.recordingId", recording.recording_id),
+                ("recording.meetingId", recording.meeting_id),
+                ("recording.roomUUID", recording.room_uuid),
+            ]
+        return found
+
+    @model_validator(mode="after")
+    def _ids_are_safe(self) -> _Event:
+        # The same check for every event type, unknown ones included: an id that could not name a
+        # folder makes the body unattributed (kept under unattributed/, no session record).
+        for label, value in self._id_fields():
+            if value not in (None, "") and not is_safe_id(value):
+                raise ValueError(f"{self.event}: {label} {value!r} is not a safe id")
+        return self
+
     # Where each event carries its ids differs (reference section 1, "Parse defensively").
     @property
     def meeting_id(self) -> str | None:
-        meeting = getattr(self, "meeting", None)
+        meeting, recording = self._meeting(), self._recording()
         if meeting is not None and meeting.id:
             return str(meeting.id)
-        flat = getattr(self, "meeting_id_flat", None)
+        flat = self._field("meeting_id_flat")
         if flat:
             return str(flat)
-        recording = getattr(self, "recording", None)
         if recording is not None and recording.meeting_id:
             return str(recording.meeting_id)
         return None
 
     @property
     def session_id(self) -> str | None:
-        meeting = getattr(self, "meeting", None)
+        meeting, recording = self._meeting(), self._recording()
         if meeting is not None and meeting.session_id:
             return str(meeting.session_id)
-        flat = getattr(self, "session_id_flat", None)
+        flat = self._field("session_id_flat")
         if flat:
             return str(flat)
-        recording = getattr(self, "recording", None)
         if recording is not None and recording.room_uuid:
             return str(recording.room_uuid)
         return None
@@ -124,7 +162,7 @@ class _Event(_Model):
     @property
     def event_time(self) -> datetime | None:
         """The moment the event describes, taken from the body (it has no send time)."""
-        meeting = getattr(self, "meeting", None)
+        meeting = self._meeting()
         if meeting is not None:
             return meeting.ended_at or meeting.started_at or meeting.created_at
         return None
@@ -199,9 +237,23 @@ class ChatSynced(_SessionEvent):
 
 
 class RecordingStatusUpdate(_SessionEvent):
+    """Legacy Dyte UPLOADING/UPLOADED bodies may carry only ``roomUUID``, ``organizationId`` and
+    ``recordingId``: no meeting id. Such a body is valid; its meeting (and session) are found
+    through the REST API (``GET /recordings/{id}``) by the recordings consumer
+    (``shared.session.attribution``)."""
+
     event: Literal["recording.statusUpdate"]
     recording: RecordingInfo
     meeting: MeetingInfo | None = None
+
+    @model_validator(mode="after")
+    def _require_ids(self) -> RecordingStatusUpdate:
+        for label, value in (("meeting id", self.meeting_id), ("session id", self.session_id)):
+            if value is not None and not is_safe_id(value):
+                raise ValueError(f"{self.event}: {label} {value!r} is not a safe id")
+        if self.meeting_id is not None and self.session_id is None:
+            raise ValueError(f"{self.event}: no session id in the body")
+        return self
 
     @model_validator(mode="after")
     def _require_recording_id(self) -> RecordingStatusUpdate:

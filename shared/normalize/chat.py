@@ -11,22 +11,34 @@ documented: an array of objects with the same keys (camelCase or snake_case), or
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter
+from pydantic import BaseModel, ConfigDict, JsonValue, TypeAdapter, ValidationError
 
 from shared.normalize.errors import (
+    MAX_SOURCE_ENTRIES,
     MalformedArtifactError,
+    TooLargeError,
     UnrecognizedFormatError,
     decode_text,
-    preview,
+    fingerprint,
     read_csv_rows,
 )
-from shared.normalize.participants import Roster, clean_field
-from shared.normalize.seed_models import Participant, dump_document, iso_utc, parse_iso
+from shared.normalize.participants import Roster, Speaker, clean_field
+from shared.normalize.seed_models import (
+    ChatMessageData,
+    Participant,
+    ParticipantEvent,
+    Timestamp,
+    dump_document,
+    iso_utc,
+    parse_iso,
+    seconds_between,
+)
 
 ChatFormat = Literal["csv", "json"]
 
@@ -71,10 +83,18 @@ class ChatMessage(BaseModel):
 ChatDocument: TypeAdapter[list[ChatMessage]] = TypeAdapter(list[ChatMessage])
 
 
+# Columns/keys that name a private message's recipient (normalized like the other keys). The
+# documented CSV has none; an export that has one gives it to the ``chat_message`` event's ``to``.
+RECIPIENT_KEYS = ("to", "recipient", "recipientid", "recipients", "recipientids", "targetuserids")
+EVERYONE = "everyone"
+
+
 @dataclass(frozen=True)
 class Chat:
     source_format: ChatFormat
     messages: tuple[ChatMessage, ...]  # in source order
+    # The recipient of each message (same order), None for a public message.
+    recipients: tuple[str | None, ...] = ()
 
     @property
     def source_extension(self) -> str:
@@ -95,9 +115,25 @@ def parse_chat(raw: bytes) -> Chat:
     """Parse a chat export. A header-only CSV or an empty JSON array is a chat with no messages;
     a 0-byte or whitespace-only file raises ``EmptyArtifactError`` (nothing says which it was)."""
     text = decode_text(raw, "chat")
-    if text.lstrip()[:1] in ("[", "{"):
-        return Chat("json", tuple(_message(fields, where) for where, fields in _json_records(text, raw)))
-    return Chat("csv", tuple(_message(fields, where) for where, fields in _csv_records(text, raw)))
+    source_format: ChatFormat = "json" if text.lstrip()[:1] in ("[", "{") else "csv"
+    records = _json_records(text, raw) if source_format == "json" else _csv_records(text, raw)
+    return Chat(
+        source_format,
+        tuple(_message(fields, where) for where, fields in records),
+        tuple(_recipient(fields) for _, fields in records),
+    )
+
+
+def _recipient(fields: dict[str, Any]) -> str | None:
+    """The recipient the export names, if any: one id, or several joined with ``,``."""
+    for key in RECIPIENT_KEYS:
+        value = fields.get(key)
+        if isinstance(value, list):
+            value = ",".join(v for v in (clean_field(item) for item in value) if v)
+        value = clean_field(value)
+        if value:
+            return None if value.lower() == EVERYONE else value
+    return None
 
 
 def _csv_records(text: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
@@ -112,7 +148,7 @@ def _csv_records(text: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
     else:
         raise UnrecognizedFormatError(
             f"chat CSV has neither a header naming its columns nor the {len(CSV_COLUMNS)} documented "
-            f"columns; it starts with {preview(raw)}"
+            f"columns; {fingerprint(raw)}"
         )
     records = []
     for line, cells in body:
@@ -127,7 +163,7 @@ def _json_records(text: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError as error:
         raise UnrecognizedFormatError(
-            f"chat looks like JSON but does not parse ({error}); it starts with {preview(raw)}"
+            f"chat looks like JSON but does not parse ({error}); {fingerprint(raw)}"
         ) from None
     items = document
     if isinstance(document, dict):
@@ -135,8 +171,10 @@ def _json_records(text: str, raw: bytes) -> list[tuple[str, dict[str, Any]]]:
     if not isinstance(items, list):
         raise UnrecognizedFormatError(
             f"JSON chat is neither an array of messages nor an object with a 'messages' or 'data' "
-            f"array; it starts with {preview(raw)}"
+            f"array; {fingerprint(raw)}"
         )
+    if len(items) > MAX_SOURCE_ENTRIES:
+        raise TooLargeError(f"chat has {len(items)} entries, more than the {MAX_SOURCE_ENTRIES} parsed")
     records = []
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -214,8 +252,10 @@ def _message(fields: dict[str, Any], where: str) -> ChatMessage:
             edited=_flag(fields.get("isedited")),
             pinned=_flag(fields.get("pinned")),
         )
-    except ValueError as error:  # pydantic: a payload that is not JSON-compatible
-        raise MalformedArtifactError(f"chat {where}: {error}") from None
+    except ValidationError as error:  # a payload that is not JSON-compatible
+        # Where and what, never the value: pydantic's message quotes the input (meeting content).
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['type']}" for e in error.errors()[:3])
+        raise MalformedArtifactError(f"chat {where}: {problems}") from None
 
 
 def chat_document(chat: Chat, roster: Roster | None = None) -> list[ChatMessage]:
@@ -225,10 +265,64 @@ def chat_document(chat: Chat, roster: Roster | None = None) -> list[ChatMessage]
     documents = []
     for message in chat.messages:
         person = roster.find_by_any_id(message.participant_id)
-        documents.append(message.model_copy(update={"participant": person.to_seed() if person else None}))
+        reference = person.to_reference(message.participant_id) if person else None
+        documents.append(message.model_copy(update={"participant": reference}))
     return documents
 
 
 def chat_to_json(chat: Chat, roster: Roster | None = None) -> bytes:
     """``chat/chat.json``."""
     return dump_document(ChatDocument, chat_document(chat, roster))
+
+
+# --- chat as participant events (seed "Participant Event", action ``chat_message``) --------------
+
+
+def chat_senders(chat: Chat) -> list[Speaker]:
+    """The senders, as the roster sees them: ``participantId`` is matched against every id a
+    person has (``Roster.find_by_any_id``); a sender the webhooks and transcript never named joins
+    the roster under it (as a peer id, the kind the exports carry) with the display name."""
+    senders = []
+    for message in chat.messages:
+        senders.append(Speaker(peer_id=message.participant_id, name=message.display_name))
+    return list(dict.fromkeys(senders))
+
+
+def _message_text(message: ChatMessage) -> str:
+    """Seed ``data.text`` is a string: the text, or for a file/image its name or URL."""
+    if message.text is not None:
+        return message.text
+    file = message.file or {}
+    for key in ("name", "url", "raw"):
+        value = file.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def chat_events(chat: Chat, roster: Roster, *, origin: datetime | None) -> list[ParticipantEvent]:
+    """One ``chat_message`` event per message: ``data`` = ``{text, to}``, ``to`` = ``"everyone"``
+    for a public message, the recipient when the export names one. ``relative`` counts from
+    ``origin`` (the time base of the session's files)."""
+    events = []
+    recipients = chat.recipients or (None,) * len(chat.messages)
+    for index, (message, recipient) in enumerate(zip(chat.messages, recipients, strict=True)):
+        person = roster.find_by_any_id(message.participant_id)
+        if person is None:
+            person = roster.person_for(Speaker(peer_id=message.participant_id, name=message.display_name))
+        at = parse_iso(message.created_at) if message.created_at else None
+        relative = seconds_between(origin, at) if at is not None and origin is not None else None
+        text = _message_text(message)
+        digest = hashlib.sha256(
+            "\x1f".join([message.id or str(index), message.created_at or "", text]).encode("utf-8")
+        ).hexdigest()
+        events.append(
+            ParticipantEvent(
+                id=f"chat_message-{digest[:16]}",
+                action="chat_message",
+                participant=person.to_seed(),
+                timestamp=Timestamp(absolute=iso_utc(at) if at is not None else None, relative=relative),
+                data=ChatMessageData(text=text, to=recipient or EVERYONE),
+            )
+        )
+    return events

@@ -168,6 +168,24 @@ class Person:
             email=None,  # Never in RealtimeKit's payloads.
         )
 
+    def to_reference(self, peer_id: str | None) -> Participant:
+        """The participant object that files repeating it per entry embed (participant events,
+        transcript, speaker timeline, chat): the person's seed id and name, and the ids of this one
+        record (``peer_id``: the join it names), not the lists that grow with every rejoin. So each
+        of those files grows linearly with rejoins; ``participants.json`` has the full lists."""
+        return Participant(
+            id=self.id,
+            name=self.name,
+            is_host=None,
+            platform=PLATFORM,
+            extra_data={
+                "custom_participant_id": self.custom_participant_id,
+                "user_id": self.user_id,
+                "peer_id": peer_id if peer_id and ("peer_id", peer_id) in self.keys else None,
+            },
+            email=None,
+        )
+
 
 class UnknownParticipantError(LookupError):
     """A speaker that the roster was not built with."""
@@ -179,15 +197,15 @@ class Roster:
 
     people: tuple[Person, ...]
     _by_key: Mapping[IdentityKey, Person] = field(repr=False)
-    _seeds: dict[int, Participant] = field(default_factory=dict, repr=False, compare=False)
+    _seeds: dict[tuple[int, str | None], Participant] = field(default_factory=dict, repr=False, compare=False)
 
     def participant_for(self, speaker: Speaker) -> Participant:
-        """The seed participant object of ``speaker`` (built once per person: big transcripts
-        repeat it on every utterance)."""
+        """The participant object embedded for ``speaker``'s entries (``Person.to_reference``),
+        built once per person and peer id: big transcripts repeat it on every utterance."""
         person = self.person_for(speaker)
-        seed = self._seeds.get(person.id)
+        seed = self._seeds.get((person.id, speaker.peer_id))
         if seed is None:
-            seed = self._seeds[person.id] = person.to_seed()
+            seed = self._seeds[(person.id, speaker.peer_id)] = person.to_reference(speaker.peer_id)
         return seed
 
     def person_for(self, speaker: Speaker) -> Person:

@@ -105,7 +105,9 @@ class SpeakerTimelineEntry(SeedModel):
 
 class ChatMessageData(SeedModel):
     text: str
-    to: Literal["everyone", "only_bot"]
+    # Seed: "everyone" | "only_bot". A private message carries its recipient's id instead (a
+    # documented deviation: the seed's bot-centred values have no place for a person).
+    to: str = Field(min_length=1)
 
 
 class ParticipantEvent(SeedModel):

@@ -32,11 +32,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from shared.normalize.errors import (
+    MAX_SOURCE_ENTRIES,
     EmptyArtifactError,
     MalformedArtifactError,
+    TooLargeError,
     UnrecognizedFormatError,
     decode_text,
-    preview,
+    fingerprint,
     read_csv_rows,
 )
 from shared.normalize.participants import Roster, Speaker, build_roster, clean_field
@@ -55,10 +57,11 @@ from shared.normalize.seed_models import (
     seconds_between,
 )
 
-TranscriptFormat = Literal["realtimekit_csv", "dyte_csv", "realtimekit_json"]
-# What relative time 0 is: the session start, or (absolute source times, session start unknown)
-# the first utterance.
-TimeBase = Literal["session_start", "first_utterance"]
+TranscriptFormat = Literal["realtimekit_csv", "dyte_csv", "realtimekit_json", "live_relay"]
+# What relative time 0 is: the start of the session's recording (seed 002: "the time in seconds
+# from the start of the recording"), the session start, or (absolute source times, session start
+# unknown) the first utterance.
+TimeBase = Literal["recording_start", "session_start", "first_utterance"]
 
 EPOCH_MS_THRESHOLD = 10**11
 REALTIMEKIT_CSV_COLUMNS = 6
@@ -167,7 +170,7 @@ def _detect(text: str, raw: bytes) -> TranscriptFormat:
         return "realtimekit_csv"
     raise UnrecognizedFormatError(
         "transcript is neither RealtimeKit CSV (6 columns, start time first), Dyte CSV (header "
-        f"'Timestamp, Participant ID, ...') nor JSON; it starts with {preview(raw)}"
+        f"'Timestamp, Participant ID, ...') nor JSON; {fingerprint(raw)}"
     )
 
 
@@ -200,7 +203,10 @@ def _time_value(value: Any) -> float | datetime | None:
 def _required_time(value: Any, what: str) -> float | datetime:
     parsed = _time_value(value)
     if parsed is None:
-        raise MalformedArtifactError(f"transcript {what}: {value!r} is not a time (ms or ISO 8601)")
+        raise MalformedArtifactError(
+            f"transcript {what}: a {type(value).__name__} of {len(str(value))} characters is not a "
+            "time (ms or ISO 8601)"
+        )
     return parsed
 
 
@@ -249,7 +255,7 @@ def _json_rows(text: str, raw: bytes) -> list[_Row]:
         document = json.loads(text, parse_constant=_reject_constant)
     except ValueError as error:
         raise UnrecognizedFormatError(
-            f"transcript looks like JSON but does not parse ({error}); it starts with {preview(raw)}"
+            f"transcript looks like JSON but does not parse ({error}); {fingerprint(raw)}"
         ) from None
     items = document
     if isinstance(document, dict):
@@ -257,11 +263,13 @@ def _json_rows(text: str, raw: bytes) -> list[_Row]:
     if not isinstance(items, list):
         raise UnrecognizedFormatError(
             f"JSON transcript is not an array of sentences (nor an object with a 'data' array); "
-            f"it starts with {preview(raw)}"
+            f"{fingerprint(raw)}"
         )
+    if len(items) > MAX_SOURCE_ENTRIES:
+        raise TooLargeError(f"transcript has {len(items)} entries, more than the {MAX_SOURCE_ENTRIES} parsed")
     if items and not (isinstance(items[0], dict) and ("startTime" in items[0] or "sentence" in items[0])):
         raise UnrecognizedFormatError(
-            f"JSON transcript entries have no 'startTime'/'sentence'; it starts with {preview(raw)}"
+            f"JSON transcript entries have no 'startTime'/'sentence'; {fingerprint(raw)}"
         )
     rows: list[_Row] = []
     for index, item in enumerate(items):
@@ -272,7 +280,9 @@ def _json_rows(text: str, raw: bytes) -> list[_Row]:
         if sentence is None:
             sentence = ""
         if not isinstance(sentence, str):
-            raise MalformedArtifactError(f"transcript {where}: sentence {sentence!r} is not text")
+            raise MalformedArtifactError(
+                f"transcript {where}: the sentence is a JSON {type(sentence).__name__}, not text"
+            )
         end_value = item.get("endTime")
         end = None if end_value in (None, "") else _required_time(end_value, f"{where} endTime")
         peer = item.get("peerData")
@@ -332,6 +342,25 @@ def _resolve_times(
     # Sorted is stable: equal starts keep the source order.
     utterances.sort(key=lambda u: u.start_s)
     return Transcript(source_format, tuple(utterances), origin, time_base)
+
+
+def rebase_transcript(transcript: Transcript, origin: datetime, time_base: TimeBase) -> Transcript:
+    """The same utterances with relative times measured from ``origin`` (e.g. the recording
+    start). Absolute times do not change. A transcript whose own origin is unknown (offsets only,
+    session start unknown) cannot be placed against another clock and is returned as it is."""
+    if transcript.origin is None:
+        return transcript
+    shift = seconds_between(origin, transcript.origin)
+    utterances = tuple(
+        Utterance(
+            round_seconds(u.start_s + shift),
+            None if u.end_s is None else round_seconds(u.end_s + shift),
+            u.speaker,
+            u.text,
+        )
+        for u in transcript.utterances
+    )
+    return Transcript(transcript.source_format, utterances, as_utc(origin), time_base)
 
 
 # --- normalized JSON ----------------------------------------------------------------------------
@@ -418,9 +447,10 @@ def _clock(seconds: float) -> str:
 
 
 def transcript_to_txt(transcript: Transcript) -> bytes:
-    """``transcript/transcript.txt``: ``[HH:MM:SS] Name: text``, one utterance per line."""
+    """``transcript/transcript.txt``: ``[HH:MM:SS] Name: text``, one utterance per line. A start
+    before the time base (speech before the recording began) is shown at 00:00:00, like the cues."""
     lines = [
-        f"[{_clock(u.start_s)}] {_one_line(u.speaker.label)}: {_one_line(u.text)}"
+        f"[{_clock(max(0.0, u.start_s))}] {_one_line(u.speaker.label)}: {_one_line(u.text)}"
         for u in transcript.utterances
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -26,6 +26,7 @@ them); ``sweep_recent_sessions`` is the scheduled backstop.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,13 @@ from typing import Any, Literal, Protocol
 
 from pydantic import Field
 
-from shared.adapters.realtimekit import ArtifactLink, RealtimeKitClient, RecordingInfo, SessionInfo
+from shared.adapters.realtimekit import (
+    ArtifactLink,
+    RealtimeKitClient,
+    RecordingInfo,
+    SessionInfo,
+    SessionParticipant,
+)
 from shared.archive.keys import is_safe_id
 from shared.core.config import _Settings
 from shared.core.exceptions import (
@@ -45,10 +52,19 @@ from shared.core.exceptions import (
 )
 from shared.fanout.routing import RECONCILE_SIGNATURE_HEADER
 from shared.ingest.envelope import WebhookDetail, build_detail
+from shared.normalize.rest_participants import PARTICIPANTS_EVENT, participants_payloads
 from shared.session.model import CHAT_SOURCE, TRANSCRIPT_SOURCE, SessionFacts
+from shared.session.rebuild import PendingSessions, RebuildRequests, request_stale_rebuilds
 
 RETENTION = timedelta(days=7)
-ArtifactKind = Literal["recording", "transcript", "summary", "chat"]
+# The session list is asked for sessions that *started* in the window (``start_time`` /
+# ``end_time``, API reference "Fetch all sessions of an App"); a session that ended in the window
+# may have started up to this much earlier.
+LONGEST_SESSION = timedelta(days=1)
+# Recordings of a session are invoked after it started; a little slack for clock skew.
+RECORDING_SLACK = timedelta(hours=1)
+ArtifactKind = Literal["recording", "transcript", "summary", "chat", "participants"]
+PARTICIPANTS_NAME = "participants"
 SESSION_ARTIFACT_NAMES: dict[str, str] = {
     "transcript": TRANSCRIPT_SOURCE,
     "summary": "summary/summary",  # shared.archive.session_artifacts.SUMMARY (not imported: it pulls in Powertools)
@@ -174,7 +190,11 @@ class RealtimeKitInventory(Protocol):
 
     def get_session(self, session_id: str) -> SessionInfo: ...
 
-    def list_recordings(self, meeting_id: str | None = None) -> list[RecordingInfo]: ...
+    def list_recordings(
+        self, meeting_id: str | None = None, *, start_time: datetime | None = None
+    ) -> list[RecordingInfo]: ...
+
+    def list_participants(self, session_id: str) -> list[SessionParticipant]: ...
 
     def get_transcript(self, session_id: str) -> ArtifactLink: ...
 
@@ -203,16 +223,19 @@ def missing_artifacts(
     facts: SessionFacts,
     client: RealtimeKitInventory,
     started_at: datetime | None = None,
-    kinds: Iterable[ArtifactKind] = ("recording", *SESSION_ARTIFACT_KINDS),
+    kinds: Iterable[ArtifactKind] = ("recording", *SESSION_ARTIFACT_KINDS, "participants"),
 ) -> list[MissingArtifact]:
     """What RealtimeKit has for the session and its record lacks. Asks only about artifacts the
-    record does not already hold (a complete session costs one list call). Raises
+    record does not already hold (a complete session costs one list call), and for the participant
+    list (``GET /sessions/{id}/participants``) until the record has it, so ``participants.json``
+    names people whose join webhook was lost. Raises
     ``RealtimeKitError`` subclasses for REST failures other than 404 (the caller retries)."""
     present = recorded_names(facts)
     wanted = set(kinds)
     missing: list[MissingArtifact] = []
     if "recording" in wanted:
-        for info in client.list_recordings(meeting_id):
+        since = started_at - RECORDING_SLACK if started_at is not None else None
+        for info in client.list_recordings(meeting_id, start_time=since):
             if info.status != "UPLOADED" or not is_safe_id(info.id):
                 continue
             if info.session_id != session_id:
@@ -233,7 +256,19 @@ def missing_artifacts(
                     kind, name, link_payload(kind, meeting_id, session_id, link, started_at=started_at)
                 )
             )
+    if "participants" in wanted and not has_rest_participants(facts):
+        # Once per session: the list of an ended session does not change.
+        people = client.list_participants(session_id)
+        missing.extend(
+            MissingArtifact("participants", f"{PARTICIPANTS_NAME}/{page}", payload)
+            for page, payload in enumerate(participants_payloads(meeting_id, session_id, people), start=1)
+        )
     return missing
+
+
+def has_rest_participants(facts: SessionFacts) -> bool:
+    """The record already holds the participant list read from the REST API."""
+    return any(seen.event == PARTICIPANTS_EVENT for seen in facts.events)
 
 
 # -- reconciling one session -----------------------------------------------------------------------
@@ -241,11 +276,15 @@ class SessionFactsSource(Protocol):
     def load(self, meeting_id: str, session_id: str) -> tuple[SessionFacts, int]: ...
 
 
+class CompletionAnnouncer(Protocol):
+    def announce_session(self, meeting_id: str, session_id: str, *, confirmed: bool) -> object: ...
+
+
 class Publisher(Protocol):
     def publish(self, detail: WebhookDetail) -> str: ...
 
 
-Outcome = Literal["reconciled", "complete", "expired", "gone", "live", "unsafe_id"]
+Outcome = Literal["reconciled", "complete", "expired", "gone", "live", "unsafe_id", "erased"]
 
 
 @dataclass(frozen=True)
@@ -304,6 +343,8 @@ def reconcile_session(
     if not within_retention(ended_at, now):
         return ReconcileResult(meeting_id, session_id, "expired")
     facts, _ = store.load(meeting_id, session_id)
+    if facts.erased:  # `meeting-vault forget` erased it: the sweep must not bring it back
+        return ReconcileResult(meeting_id, session_id, "erased")
     missing = missing_artifacts(meeting_id, session_id, facts=facts, client=client, started_at=started_at)
     for item in missing:
         publisher.publish(synthesized_detail(item, now=now))
@@ -313,7 +354,12 @@ def reconcile_session(
 # -- the scheduled backstop ------------------------------------------------------------------------
 class SessionLister(RealtimeKitInventory, Protocol):
     def list_sessions(
-        self, meeting_id: str | None = None, *, status: Literal["LIVE", "ENDED"] | None = None
+        self,
+        meeting_id: str | None = None,
+        *,
+        status: Literal["LIVE", "ENDED"] | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
     ) -> list[SessionInfo]: ...
 
 
@@ -323,6 +369,7 @@ class SweepReport:
     results: list[ReconcileResult] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (session id, error)
     stopped_early: str | None = None
+    stale_rebuilds: list[tuple[str, str]] = field(default_factory=list)  # (meeting id, session id)
 
     @property
     def enqueued(self) -> int:
@@ -364,7 +411,14 @@ def sweep_recent_sessions(
     of are included: that is how a session whose every webhook was lost gets archived."""
     now = now or datetime.now(UTC)
     report = SweepReport()
-    due = sessions_due(client.list_sessions(status="ENDED"), now=now, settle=settle, lookback=lookback)
+    # Only the window is listed (the API's start_time/end_time filters), so the cost follows the
+    # last 7 days, not the App's whole history.
+    listed = client.list_sessions(
+        status="ENDED",
+        start_time=now - min(lookback, RETENTION) - LONGEST_SESSION,
+        end_time=now - settle,
+    )
+    due = sessions_due(listed, now=now, settle=settle, lookback=lookback)
     for info in due[:max_sessions]:
         if time_left() < min_seconds_left:
             report.stopped_early = "time budget"
@@ -418,11 +472,17 @@ class Reconciler:
     store: SessionFactsSource
     publisher: Publisher
     client: Callable[[], RealtimeKitClient]
+    # session.archived when RealtimeKit has nothing more for a session (once per state).
+    announcer: CompletionAnnouncer | None = None
+    # Rebuilds of the session files (``shared.session.rebuild``); None where there is no rebuild queue.
+    rebuilds: RebuildRequests | None = None
+    pending: PendingSessions | None = None
+    stale_rebuild_seconds: float = 150.0
 
     def session(
         self, meeting_id: str, session_id: str, *, ended_at: datetime | None, started_at: datetime | None
     ) -> ReconcileResult:
-        return reconcile_session(
+        result = reconcile_session(
             meeting_id,
             session_id,
             store=self.store,
@@ -431,10 +491,34 @@ class Reconciler:
             ended_at=ended_at,
             started_at=started_at,
         )
+        self._finished(result)
+        self._announce([result])
+        return result
 
-    def sweep(self, *, time_left: Callable[[], float]) -> SweepReport:
+    def _announce(self, results: Iterable[ReconcileResult]) -> None:
+        if self.announcer is None:
+            return
+        for result in results:
+            if result.outcome == "complete":
+                self.announcer.announce_session(result.meeting_id, result.session_id, confirmed=True)
+
+    def _finished(self, result: ReconcileResult) -> None:
+        """The sweep is done with a session: rebuild its files now (a no-op when they are current)."""
+        if self.rebuilds is not None and result.outcome in ("reconciled", "complete"):
+            self.rebuilds.request(result.meeting_id, result.session_id, delay_seconds=0)
+
+    def sweep(self, *, time_left: Callable[[], float], now: float | None = None) -> SweepReport:
         settings = self.settings
-        return sweep_recent_sessions(
+        stale: list[tuple[str, str]] = []
+        if self.rebuilds is not None and self.pending is not None:
+            # First, and whatever RealtimeKit answers: rebuilds whose request was lost or dead-lettered.
+            stale = request_stale_rebuilds(
+                self.pending,
+                self.rebuilds,
+                now=time.time() if now is None else now,
+                stale_after_seconds=self.stale_rebuild_seconds,
+            )
+        report = sweep_recent_sessions(
             store=self.store,
             client=self.client(),
             publisher=self.publisher,
@@ -443,3 +527,8 @@ class Reconciler:
             max_sessions=settings.max_sessions,
             time_left=time_left,
         )
+        report.stale_rebuilds = stale
+        for result in report.results:
+            self._finished(result)
+        self._announce(report.results)
+        return report

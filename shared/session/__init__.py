@@ -1,3 +1,3 @@
 """The session record: ``intake`` (the sessions consumer: raw bodies under ``events/``), ``model`` (facts
-and the files derived from them), ``store`` (the DynamoDB record) and ``recorder`` (record a fact, rewrite
-the derived files)."""
+and the files derived from them), ``store`` (the DynamoDB record) ``recorder`` (record a fact, rewrite
+the derived files) and ``attribution`` (the session of a legacy recording update without a meeting id)."""

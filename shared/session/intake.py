@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from shared.adapters.s3 import ArchiveStore, StoredObject
 from shared.archive.keys import event_key
 from shared.ingest.envelope import WebhookDetail
+from shared.session.attribution import awaits_attribution
 
 if TYPE_CHECKING:
     from shared.session.recorder import SessionRecorder
@@ -43,13 +44,20 @@ def archive_raw_event(detail: WebhookDetail, store: ArchiveStore) -> StoredObjec
 
 
 def take_in_event(
-    detail: WebhookDetail, *, store: ArchiveStore, recorder: SessionRecorder
+    detail: WebhookDetail, *, store: ArchiveStore, recorder: SessionRecorder, defer_legacy: bool = True
 ) -> StoredObject | None:
     """Archive a webhook body as received, then fold the event into its session's record.
 
     Events the pipeline synthesized (reconciliation, backfill) only feed the record (meeting title,
-    times): ``events/`` holds bodies RealtimeKit sent and signed, nothing else. Returns the stored
-    raw object, or None for a synthesized event."""
+    times): ``events/`` holds bodies RealtimeKit sent and signed, nothing else. A legacy recording
+    update without a meeting id is left to the recordings consumer (``defer_legacy``), which finds
+    its session through the REST API and takes it in there (``shared.session.attribution``).
+    Returns the stored raw object, or None for a synthesized or deferred event, or a session
+    ``meeting-vault forget`` erased (the tombstone check: one GetItem)."""
+    if detail.meeting_id and detail.session_id and recorder.is_erased(detail.meeting_id, detail.session_id):
+        return None
+    if defer_legacy and awaits_attribution(detail):
+        return None
     stored = None if detail.synthesized else archive_raw_event(detail, store)
     recorder.record_event(detail)
     return stored

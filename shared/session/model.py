@@ -15,25 +15,33 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from shared.archive.keys import session_prefix
 from shared.ingest.events import parse_event
-from shared.normalize.chat import chat_to_json, parse_chat
+from shared.normalize.chat import chat_events, chat_senders, chat_to_json, parse_chat
 from shared.normalize.participants import (
     PresenceEvent,
+    Roster,
     Speaker,
     build_roster,
+    participant_events_document,
     participant_events_to_json,
     participants_document,
     participants_to_json,
 )
-from shared.normalize.seed_models import iso_utc
+from shared.normalize.rest_participants import PARTICIPANTS_EVENT, rest_presence
+from shared.normalize.seed_models import ParticipantEventsDocument, dump_document, iso_utc
 from shared.normalize.transcript import (
+    Transcript,
     parse_transcript,
+    rebase_transcript,
     speaker_timeline_to_json,
     transcript_to_json,
     transcript_to_srt,
     transcript_to_txt,
     transcript_to_vtt,
 )
+from shared.page.render import PAGE_CONTENT_TYPE, PAGE_NAME, PageInputs, render_session_page
+from shared.search.index import index_day, utterance_index_key, utterance_rows
 
 MANIFEST_SCHEMA = "meeting-vault/session@1"
 PRESENCE_EVENTS = ("meeting.participantJoined", "meeting.participantLeft")
@@ -86,10 +94,12 @@ class SessionFacts:
     events: list[SeenEvent] = field(default_factory=list)
     artifacts: list[ArtifactRecord] = field(default_factory=list)
     speakers: list[Speaker] = field(default_factory=list)
+    erased: bool = False  # ``meeting-vault forget`` erased the session: archive nothing of it again
 
 
 TRANSCRIPT_SOURCE = "transcript/source"
 CHAT_SOURCE = "chat/source"
+SUMMARY_SOURCE = "summary/summary"  # shown on the session page
 JSON_TYPE = "application/json"
 
 
@@ -98,6 +108,8 @@ class SessionOutputs:
     """Every derived file, by its key relative to the session folder: (bytes, content type)."""
 
     files: dict[str, tuple[bytes, str]]
+    # Files outside the session folder, by their full key: the session's utterance index rows.
+    index: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
     @property
     def manifest(self) -> bytes:
@@ -136,9 +148,117 @@ def _ordered(events: Iterable[SeenEvent]) -> list[tuple[Any, SeenEvent]]:
     return [(model, seen) for _, model, seen in parsed]
 
 
-def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) -> SessionOutputs:
+TranscriptFiles = dict[str, tuple[bytes, str]]
+
+
+def roster_digest(roster: Roster, participants_json: bytes) -> str:
+    """The roster's version: normalized files name participants by its ids, and speakers find
+    their person through its identity keys; both are in the digest."""
+    digest = hashlib.sha256(participants_json)
+    digest.update(repr(sorted((p.id, sorted(p.keys)) for p in roster.people)).encode())
+    return digest.hexdigest()
+
+
+class Normalizer:
+    """Parses and renders the transcript and chat sources (no cache)."""
+
+    def transcript(self, source: bytes, *, session_started_at: datetime | None) -> Transcript:
+        return parse_transcript(source, session_started_at=session_started_at)
+
+    def transcript_files(
+        self,
+        source: bytes,
+        transcript: Transcript,
+        roster: Roster,
+        roster_version: str,
+        *,
+        session_started_at: datetime | None,
+    ) -> TranscriptFiles:
+        return {
+            "transcript/transcript.json": (transcript_to_json(transcript, roster), JSON_TYPE),
+            "transcript/speaker_timeline.json": (speaker_timeline_to_json(transcript, roster), JSON_TYPE),
+            "transcript/transcript.txt": (transcript_to_txt(transcript), "text/plain; charset=utf-8"),
+            "transcript/transcript.vtt": (transcript_to_vtt(transcript), "text/vtt; charset=utf-8"),
+            "transcript/transcript.srt": (
+                transcript_to_srt(transcript),
+                "application/x-subrip; charset=utf-8",
+            ),
+        }
+
+    def chat_files(self, source: bytes, roster: Roster, roster_version: str) -> TranscriptFiles:
+        return {"chat/chat.json": (chat_to_json(parse_chat(source), roster), JSON_TYPE)}
+
+
+class CachingNormalizer(Normalizer):
+    """Keeps parsed and rendered transcripts and chats, keyed by the source's SHA-256 (plus the
+    session start the transcript's times count from) and the roster version (the SHA-256 of
+    participants.json, whose ids the normalized files use). A rebuild whose source and roster did
+    not change parses and renders nothing. Bounded: the oldest entries go first."""
+
+    def __init__(self, max_entries: int = 64) -> None:
+        self._entries: dict[tuple[Any, ...], Any] = {}
+        self._max = max_entries
+        self.hits = 0
+        self.misses = 0
+
+    def _cached(self, key: tuple[Any, ...], make: Any) -> Any:
+        if key in self._entries:
+            self.hits += 1
+            self._entries[key] = self._entries.pop(key)  # most recently used last
+            return self._entries[key]
+        self.misses += 1
+        value = make()
+        self._entries[key] = value
+        while len(self._entries) > self._max:
+            self._entries.pop(next(iter(self._entries)))
+        return value
+
+    def transcript(self, source: bytes, *, session_started_at: datetime | None) -> Transcript:
+        key = ("transcript", hashlib.sha256(source).hexdigest(), session_started_at)
+        parsed: Transcript = self._cached(
+            key,
+            lambda: super(CachingNormalizer, self).transcript(source, session_started_at=session_started_at),
+        )
+        return parsed
+
+    def transcript_files(
+        self,
+        source: bytes,
+        transcript: Transcript,
+        roster: Roster,
+        roster_version: str,
+        *,
+        session_started_at: datetime | None,
+    ) -> TranscriptFiles:
+        key = ("transcript-files", hashlib.sha256(source).hexdigest(), session_started_at, roster_version)
+        files: TranscriptFiles = self._cached(
+            key,
+            lambda: super(CachingNormalizer, self).transcript_files(
+                source, transcript, roster, roster_version, session_started_at=session_started_at
+            ),
+        )
+        return files
+
+    def chat_files(self, source: bytes, roster: Roster, roster_version: str) -> TranscriptFiles:
+        key = ("chat-files", hashlib.sha256(source).hexdigest(), roster_version)
+        files: TranscriptFiles = self._cached(
+            key, lambda: super(CachingNormalizer, self).chat_files(source, roster, roster_version)
+        )
+        return files
+
+
+def build_outputs(
+    facts: SessionFacts,
+    sources: dict[str, bytes] | None = None,
+    *,
+    normalizer: Normalizer | None = None,
+    rebuild: dict[str, Any] | None = None,
+) -> SessionOutputs:
     """All derived files from the facts and the archived source files (``sources`` maps
-    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` to their bytes, when archived)."""
+    ``TRANSCRIPT_SOURCE`` / ``CHAT_SOURCE`` / ``SUMMARY_SOURCE`` to their bytes, when archived). The one
+    place every derived file comes from: add a new one here. ``normalizer`` may cache the normalized
+    transcript and chat (``CachingNormalizer``); ``rebuild`` (when and from which record version the
+    files were rebuilt) becomes session.json's last section."""
     sources = sources or {}
     ordered = _ordered(facts.events)
     title = room_name = None
@@ -146,6 +266,8 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
     created_at = started_at = ended_at = None
     end_reason = None
     recordings: dict[str, dict[str, Any]] = {}
+    recording_starts: dict[str, datetime] = {}
+    synthesized_starts: dict[str, datetime] = {}
     by_type: dict[str, int] = {}
     for model, seen in ordered:
         if not seen.synthesized:
@@ -177,32 +299,79 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             entry["outputFileName"] = recording.output_file_name or entry.get("outputFileName")
             entry["fileSize"] = recording.file_size or entry.get("fileSize")
             entry["durationSeconds"] = recording.recording_duration or entry.get("durationSeconds")
+            if recording.started_time is not None:
+                # What RealtimeKit's webhooks say wins over what a synthesized event copied from
+                # the REST API, so the time base does not depend on whether a sweep ran.
+                starts = synthesized_starts if seen.synthesized else recording_starts
+                known = starts.get(recording.the_id)
+                starts[recording.the_id] = min(filter(None, (known, recording.started_time)))
 
     presence = [
         PresenceEvent.from_webhook(seen.payload) for seen in facts.events if seen.event in PRESENCE_EVENTS
     ]
+    # People the REST API listed (the sweep and backfill read it): what the webhooks missed.
+    listed, listed_people = rest_presence(
+        (seen.payload for seen in facts.events if seen.event == PARTICIPANTS_EVENT), presence
+    )
+    presence += listed
+    # Time base (seed 002: relative = seconds "from the start of the recording"): the start of
+    # the session's first recording when there is one, else the session start.
+    # Recordings that reached UPLOADED (the files in the archive) come first; an errored one only
+    # when there is nothing else.
+    for recording_id, start in synthesized_starts.items():
+        recording_starts.setdefault(recording_id, start)
+    first_recording = min(
+        recording_starts.items(),
+        key=lambda item: (recordings[item[0]]["status"] != "UPLOADED", item[1], item[0]),
+        default=None,
+    )
+    origin = first_recording[1] if first_recording else started_at
+    base = "recording_start" if first_recording else ("session_start" if started_at else None)
+    normalizer = normalizer or Normalizer()
     transcript = None
     if TRANSCRIPT_SOURCE in sources:
-        transcript = parse_transcript(sources[TRANSCRIPT_SOURCE], session_started_at=started_at)
-    roster = build_roster(presence, [*facts.speakers, *(transcript.speakers if transcript else ())])
+        transcript = normalizer.transcript(sources[TRANSCRIPT_SOURCE], session_started_at=started_at)
+        if first_recording is not None:
+            transcript = rebase_transcript(transcript, first_recording[1], "recording_start")
+    chat = parse_chat(sources[CHAT_SOURCE]) if CHAT_SOURCE in sources else None
+    speakers = [*facts.speakers, *(transcript.speakers if transcript else ()), *listed_people]
+    roster = build_roster(presence, speakers)
+    if chat is not None:
+        # Senders nobody else named (a lost join webhook, no REST list yet) are people too.
+        strangers = [s for s in chat_senders(chat) if roster.find_by_any_id(s.peer_id) is None]
+        if strangers:
+            roster = build_roster(presence, [*speakers, *strangers])
+    if chat is None:
+        events_json = participant_events_to_json(presence, roster, session_started_at=origin)
+    else:
+        merged = [
+            *participant_events_document(presence, roster, session_started_at=origin),
+            *chat_events(chat, roster, origin=origin),
+        ]
+        # Stable: joins/leaves keep their order, chat messages their export order.
+        merged.sort(
+            key=lambda e: (
+                e.timestamp.absolute is None,
+                e.timestamp.absolute or "",
+                e.action == "chat_message",
+            )
+        )
+        events_json = dump_document(ParticipantEventsDocument, merged)
+    participants_json = participants_to_json(roster)
     files: dict[str, tuple[bytes, str]] = {
-        "participants.json": (participants_to_json(roster), JSON_TYPE),
-        "participant_events.json": (
-            participant_events_to_json(presence, roster, session_started_at=started_at),
-            JSON_TYPE,
-        ),
+        "participants.json": (participants_json, JSON_TYPE),
+        "participant_events.json": (events_json, JSON_TYPE),
     }
+    roster_version = roster_digest(roster, participants_json)
     if transcript is not None:
-        files["transcript/transcript.json"] = (transcript_to_json(transcript, roster), JSON_TYPE)
-        files["transcript/speaker_timeline.json"] = (speaker_timeline_to_json(transcript, roster), JSON_TYPE)
-        files["transcript/transcript.txt"] = (transcript_to_txt(transcript), "text/plain; charset=utf-8")
-        files["transcript/transcript.vtt"] = (transcript_to_vtt(transcript), "text/vtt; charset=utf-8")
-        files["transcript/transcript.srt"] = (
-            transcript_to_srt(transcript),
-            "application/x-subrip; charset=utf-8",
+        files.update(
+            # The cache key's time is the origin the rebased times count from.
+            normalizer.transcript_files(
+                sources[TRANSCRIPT_SOURCE], transcript, roster, roster_version, session_started_at=origin
+            )
         )
     if CHAT_SOURCE in sources:
-        files["chat/chat.json"] = (chat_to_json(parse_chat(sources[CHAT_SOURCE]), roster), JSON_TYPE)
+        files.update(normalizer.chat_files(sources[CHAT_SOURCE], roster, roster_version))
     artifacts = sorted(facts.artifacts, key=lambda a: a.name)
     duration = (ended_at - started_at).total_seconds() if started_at and ended_at else None
     manifest = {
@@ -223,17 +392,77 @@ def build_outputs(facts: SessionFacts, sources: dict[str, bytes] | None = None) 
             "state": "ended" if ended_at or "meeting.ended" in by_type else "live",
         },
         "participants": [p.model_dump(mode="json") for p in participants_document(roster)],
+        # Where the people came from; "rest" = the REST API's participant list (sweep, backfill).
+        "participantSources": [
+            name
+            for name, present in (
+                ("webhooks", any(seen.event in PRESENCE_EVENTS for seen in facts.events)),
+                ("rest", any(seen.event == PARTICIPANTS_EVENT for seen in facts.events)),
+                ("transcript", bool(facts.speakers) or bool(transcript and transcript.utterances)),
+                ("chat", bool(chat and chat.messages)),
+            )
+            if present
+        ],
         "recordings": sorted(recordings.values(), key=lambda r: r["id"]),
         "artifacts": [a.model_dump(mode="json", exclude_none=True, by_alias=True) for a in artifacts],
         "artifactCounts": {
             state.value: sum(1 for a in artifacts if a.state is state) for state in ArtifactState
         },
-        "derivedFiles": [
-            {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for path, (data, _) in sorted(files.items())
-        ],
+        "derivedFiles": [],
         "transcriptTimeBase": transcript.time_base if transcript else None,
+        # What every ``relative`` time in the session's files counts from.
+        "timeBase": {
+            "relativeTo": base,
+            "origin": _iso(origin),
+            "recordingId": first_recording[0] if first_recording else None,
+        },
         "events": {"count": sum(by_type.values()), "byType": dict(sorted(by_type.items()))},
     }
+    files[PAGE_NAME] = (_session_page(facts, manifest, files, sources), PAGE_CONTENT_TYPE)
+    manifest["derivedFiles"] = [
+        {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for path, (data, _) in sorted(files.items())
+    ]
+    if rebuild is not None:
+        manifest["rebuild"] = rebuild
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
-    return SessionOutputs(files=files)
+    return SessionOutputs(files=files, index=_utterance_index(facts, manifest, files))
+
+
+def _session_page(
+    facts: SessionFacts,
+    manifest: dict[str, Any],
+    files: dict[str, tuple[bytes, str]],
+    sources: dict[str, bytes],
+) -> bytes:
+    """``index.html``: the manifest and the derived files, as a page a person reads."""
+    summary = None
+    record = archived_source(facts, SUMMARY_SOURCE)
+    if SUMMARY_SOURCE in sources and record is not None:
+        text = sources[SUMMARY_SOURCE].decode("utf-8", errors="replace")
+        summary = (text, bool(record.key and record.key.endswith(".md")))
+    return render_session_page(
+        PageInputs.from_files(manifest, {path: data for path, (data, _) in files.items()}, summary)
+    )
+
+
+def _utterance_index(
+    facts: SessionFacts, manifest: dict[str, Any], files: dict[str, tuple[bytes, str]]
+) -> dict[str, tuple[bytes, str]]:
+    """The session's rows of the search index (one per utterance), when it has a transcript."""
+    if "transcript/transcript.json" not in files:
+        return {}
+    transcript = json.loads(files["transcript/transcript.json"][0])
+    started_at = manifest["session"]["startedAt"]
+    day = index_day(started_at, transcript)
+    rows = utterance_rows(
+        meeting_id=facts.meeting_id,
+        session_id=facts.session_id,
+        title=manifest["meeting"]["title"],
+        session_started_at=started_at,
+        transcript=transcript,
+        page_key=session_prefix(facts.meeting_id, facts.session_id) + PAGE_NAME,
+    )
+    if day is None or not rows:
+        return {}
+    return {utterance_index_key(day, facts.session_id): (rows, "application/x-ndjson; charset=utf-8")}

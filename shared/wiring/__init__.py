@@ -48,10 +48,23 @@ def archive_store() -> ArchiveStore:
 @cache
 def session_recorder() -> SessionRecorder:
     from shared.core import config
+    from shared.session.announce import SessionAnnouncer
+    from shared.session.rebuild import RebuildSettings, SqsRebuildQueue
     from shared.session.recorder import SessionRecorder
     from shared.session.store import SessionStore
 
-    return SessionRecorder(SessionStore(config.session_settings().sessions_table), archive_store())
+    settings = config.session_settings()
+    store = SessionStore(settings.sessions_table)
+    announcer = SessionAnnouncer(store, settings.event_bus_name) if settings.event_bus_name else None
+    rebuild = RebuildSettings.from_env()
+    return SessionRecorder(
+        store,
+        archive_store(),
+        announcer,
+        requests=SqsRebuildQueue(rebuild.rebuild_queue_url) if rebuild.rebuild_queue_url else None,
+        window_seconds=rebuild.window_seconds,
+        stale_after_seconds=rebuild.stale_after_seconds,
+    )
 
 
 @cache
@@ -59,6 +72,13 @@ def s3_client() -> Any:
     import boto3
 
     return boto3.client("s3")
+
+
+@cache
+def secrets_client() -> Any:
+    import boto3
+
+    return boto3.client("secretsmanager")
 
 
 @cache
@@ -97,12 +117,12 @@ def recording_archiver() -> RecordingArchiver:
 @cache
 def archive_recording_once() -> Once:
     from shared.core import config
-    from shared.core.idempotency import Once
+    from shared.core.idempotency import RECORDING_WORK, Once
 
     archiver = recording_archiver()
     return Once(
         lambda job: {"records": [r.model_dump(mode="json") for r in archiver.archive(job)]},
-        name="recording",
+        name=RECORDING_WORK,
         key="recording_id",
         table=config.worker_settings().idempotency_table,
     )
@@ -119,15 +139,33 @@ def session_artifact_archiver() -> SessionArtifactArchiver:
 def archive_session_artifact_once() -> Once:
     """Transcript, chat and summary: once per (kind, session)."""
     from shared.core import config
-    from shared.core.idempotency import Once
+    from shared.core.idempotency import SESSION_ARTIFACT_WORK, Once
 
     archiver = session_artifact_archiver()
     return Once(
         lambda job: {"record": archiver.archive(job).model_dump(mode="json")},
-        name="session-artifact",
+        name=SESSION_ARTIFACT_WORK,
         key="[kind, session_id]",
         table=config.worker_settings().idempotency_table,
     )
+
+
+@cache
+def sqs_client() -> Any:
+    import boto3
+
+    return boto3.client("sqs")
+
+
+def retry_failed(event: dict[str, Any], response: dict[str, Any], route_name: str) -> dict[str, Any]:
+    """A consumer's batch response, after scheduling its failed records' next attempts."""
+    from shared.fanout.retry import defer_failed_records
+    from shared.fanout.routing import RECONCILE, ROUTES_BY_NAME
+
+    route = RECONCILE if route_name == RECONCILE.name else ROUTES_BY_NAME[route_name]
+    if response.get("batchItemFailures"):
+        defer_failed_records(event, response, sqs_client=sqs_client(), delays=route.retry_delays_seconds)
+    return response
 
 
 @cache
@@ -138,11 +176,13 @@ def session_ownership() -> SessionOwnership:
 
 
 _CACHED = [
+    sqs_client,
     ingestor,
     session_ownership,
     archive_store,
     session_recorder,
     s3_client,
+    secrets_client,
     artifact_fetcher,
     recording_archiver,
     archive_recording_once,
@@ -165,6 +205,21 @@ def reset() -> None:
     clear_realtimekit_cache()
     for builder in _CACHED:
         builder.cache_clear()
+
+
+def erased(detail: WebhookDetail) -> bool:
+    """The session was erased (``meeting-vault forget``): its files are not downloaded again."""
+    if not (detail.meeting_id and detail.session_id):
+        return False
+    if not session_recorder().is_erased(detail.meeting_id, detail.session_id):
+        return False
+    from shared.core.observability import logger
+
+    logger.info(
+        "session erased: nothing archived",
+        extra={"meeting_id": detail.meeting_id, "session_id": detail.session_id, "event": detail.event},
+    )
+    return True
 
 
 def detail_of(record: WebhookQueueRecord) -> WebhookDetail:
@@ -206,10 +261,25 @@ def foreign(detail: WebhookDetail, *, consumer: str) -> bool:
 
 
 def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
-    """The recordings consumer's record handler, wired."""
+    """The recordings consumer's record handler, wired. A legacy update without a meeting id is
+    first placed in its session through the REST API (``shared.session.attribution``)."""
     from shared.archive.recordings import archive_and_report
+    from shared.session.attribution import awaits_attribution, take_in_legacy_update, uploaded
+    from shared.session.intake import take_in_event
 
-    if foreign(detail, consumer="recordings"):
+    if awaits_attribution(detail):
+        resolved = take_in_legacy_update(
+            detail,
+            client=realtimekit(),
+            take_in=lambda d: take_in_event(
+                d, store=archive_store(), recorder=session_recorder(), defer_legacy=False
+            ),
+        )
+        if resolved is None or not uploaded(resolved):
+            return []
+        detail = resolved
+
+    if erased(detail) or foreign(detail, consumer="recordings"):
         return []
 
     return archive_and_report(
@@ -222,10 +292,12 @@ def archive_recording(detail: WebhookDetail) -> list[ArtifactRecord]:
 
 def archive_session_artifact(
     detail: WebhookDetail, *, expected: type[MeetingTranscript | ChatSynced | MeetingSummary]
-) -> ArtifactRecord:
-    """The transcript, chat and summary consumers' record handler, wired."""
+) -> ArtifactRecord | None:
+    """The transcript, chat and summary consumers' record handler, wired (None: session erased)."""
     from shared.archive.session_artifacts import archive_and_report
 
+    if erased(detail):
+        return None
     if foreign(detail, consumer=expected.__name__):
         from shared.session.model import ArtifactRecord, ArtifactState
 

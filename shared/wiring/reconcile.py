@@ -11,14 +11,22 @@ from shared.reconcile.sweep import Reconciler, reconcile_settings
 @cache
 def reconciler() -> Reconciler:
     from shared.adapters.eventbridge import EventPublisher
+    from shared.session.announce import SessionAnnouncer
+    from shared.session.rebuild import RebuildSettings, SqsRebuildQueue
     from shared.session.store import SessionStore
 
     settings = reconcile_settings()
+    rebuild = RebuildSettings.from_env()
+    store = SessionStore(settings.sessions_table)
     return Reconciler(
         settings=settings,
-        store=SessionStore(settings.sessions_table),
+        store=store,
         publisher=EventPublisher(settings.event_bus_name),
         client=wiring.realtimekit,
+        announcer=SessionAnnouncer(store, settings.event_bus_name),
+        rebuilds=SqsRebuildQueue(rebuild.rebuild_queue_url) if rebuild.rebuild_queue_url else None,
+        pending=store,
+        stale_rebuild_seconds=rebuild.stale_after_seconds,
     )
 
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import wiring
 from shared.archive.keys import safe_id
 from shared.core import config
-from shared.core.idempotency import Once
+from shared.core.idempotency import SUMMARY_BEDROCK_WORK, SUMMARY_REQUEST_WORK, Once
 from shared.core.observability import logger, metrics
 from shared.ingest.envelope import WebhookDetail
 from shared.ingest.events import MeetingTranscript
@@ -103,7 +103,7 @@ def summary_once() -> Once | None:
     if settings.mode == "realtimekit":
         return Once(
             RealtimeKitSummaryRequest(rest=wiring.realtimekit, facts_of=_facts_of),
-            name="summary-request",
+            name=SUMMARY_REQUEST_WORK,
             key="session_id",
             table=table,
         )
@@ -116,7 +116,7 @@ def summary_once() -> Once | None:
                 summary_type=settings.summary_type,
                 read_prompt_override=_read_prompt_override,
             ),
-            name="summary-bedrock",
+            name=SUMMARY_BEDROCK_WORK,
             key="session_id",
             table=table,
         )
@@ -176,10 +176,15 @@ def summarize_session(job: SummaryJob) -> Outcome | None:
     return outcome
 
 
-def archive_transcript_and_summarize(detail: WebhookDetail) -> ArtifactRecord:
+def archive_transcript_and_summarize(detail: WebhookDetail) -> ArtifactRecord | None:
     """The transcripts consumer's record handler: archive the transcript, then summarize its session."""
     artifact = wiring.archive_session_artifact(detail, expected=MeetingTranscript)
-    if artifact.state is ArtifactState.ARCHIVED and detail.meeting_id and detail.session_id:
+    if (
+        artifact is not None
+        and artifact.state is ArtifactState.ARCHIVED
+        and detail.meeting_id
+        and detail.session_id
+    ):
         summarize_session(
             SummaryJob(meeting_id=safe_id(detail.meeting_id), session_id=safe_id(detail.session_id))
         )

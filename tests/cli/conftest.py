@@ -23,7 +23,14 @@ from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalNames, ProvisionedResources, provision_resources
 from local.standin import RealtimeKitStandin
-from local.standin_rest import StandinRecording, StandinRestState, StandinSession, install, sample_recording
+from local.standin_rest import (
+    StandinParticipant,
+    StandinRecording,
+    StandinRestState,
+    StandinSession,
+    install,
+    sample_recording,
+)
 from shared import wiring
 from shared.fanout.routing import ROUTES
 from tests.integration.conftest import MotoStack
@@ -33,7 +40,9 @@ WEBHOOK_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/prod/webhooks/
 TOKEN = "test-token"  # what moto_stack stores in the API token secret
 
 
-def create_stack_outputs(stack: MotoStack, name: str = STACK) -> dict[str, str]:
+def create_stack_outputs(
+    stack: MotoStack, name: str = STACK, extra: dict[str, str] | None = None
+) -> dict[str, str]:
     """A CloudFormation stack with the outputs infra/stack.py declares, naming moto's resources."""
     names, resources = stack.names, stack.resources
     outputs = {
@@ -43,10 +52,12 @@ def create_stack_outputs(stack: MotoStack, name: str = STACK) -> dict[str, str]:
         "IdempotencyTableName": names.idempotency_table,
         "EventBusName": names.bus,
         "ApiTokenSecretArn": names.api_token_secret,
+        "RelayTableName": names.relay_table,
     }
     for route in ROUTES:
         outputs[f"{output_label(route.name)}QueueUrl"] = resources.queue_urls[route.name]
         outputs[f"{output_label(route.name)}DeadLetterQueueUrl"] = resources.dlq_urls[route.name]
+    outputs.update(extra or {})
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
@@ -74,8 +85,8 @@ class Env:
     outputs: dict[str, str]
     runner: CliRunner = field(default_factory=CliRunner)
 
-    def run(self, *args: str) -> Result:
-        result = self.runner.invoke(main, list(args))
+    def run(self, *args: str, input: str | None = None) -> Result:
+        result = self.runner.invoke(main, list(args), input=input)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception  # a bug, not an operator error: show its traceback
         return result
@@ -98,6 +109,7 @@ def cli_env(standin: RealtimeKitStandin, monkeypatch: pytest.MonkeyPatch) -> Ite
     standin.rest_routes.clear()
     with standin.log.lock:
         standin.log.requests.clear()
+        standin.log.queries.clear()
     rest = StandinRestState(api_token=TOKEN)
     install(standin, rest)
     names = LocalNames()
@@ -166,8 +178,10 @@ def add_session(
     summary: bool = True,
     chat: bool = True,
     status: str = "ENDED",
+    participants: bool = False,
 ) -> StandinSession:
-    """A session RealtimeKit still retains, with the sample meeting's files."""
+    """A session RealtimeKit still retains, with the sample meeting's files (and, with
+    ``participants``, the sample's people in ``GET /sessions/{id}/participants``)."""
     started = started_at or datetime(2026, 6, 3, 10, tzinfo=UTC)
     for name, (data, content_type) in MEETING.files().items():
         env.standin.host_file(name, data, content_type)
@@ -182,6 +196,18 @@ def add_session(
         summary_file="summary.md" if summary else None,
         chat_file="chat.csv" if chat else None,
     )
+    if participants:
+        session.participants = [
+            StandinParticipant(
+                id=person.peer_ids[peer],
+                display_name=person.name,
+                user_id=person.user_id,
+                custom_participant_id=person.custom_participant_id,
+                joined_at=started + timedelta(seconds=joined),
+                left_at=started + timedelta(seconds=left),
+            )
+            for person, peer, joined, left in MEETING.stints()
+        ]
     env.rest.sessions[session_id] = session
     if recording:
         recording_id = f"rec-{session_id}"

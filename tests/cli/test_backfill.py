@@ -8,6 +8,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -20,10 +21,13 @@ from tests.cli.conftest import MEETING, Env, add_session, drain, queued
 MEETING_ID = MEETING.meeting_id
 
 
-def archived_manifest(env: Env, session_id: str, names: list[str]) -> None:
+def archived_manifest(
+    env: Env, session_id: str, names: list[str], participant_sources: tuple[str, ...] = ()
+) -> None:
     """A session.json that lists ``names`` as archived (what the consumers would have written)."""
     manifest = {
         "artifacts": [{"name": name, "kind": "x", "state": "archived", "key": "k"} for name in names],
+        "participantSources": list(participant_sources),
     }
     env.stack.client("s3").put_object(
         Bucket=env.stack.names.bucket,
@@ -47,7 +51,10 @@ def mixed(env: Env) -> Env:
     at RealtimeKit; s-live: still running."""
     add_session(env, "s-done")
     archived_manifest(
-        env, "s-done", ["recording/rec-s-done/video", "transcript/source", "summary/summary", "chat/source"]
+        env,
+        "s-done",
+        ["recording/rec-s-done/video", "transcript/source", "summary/summary", "chat/source"],
+        ("webhooks", "rest"),
     )
     add_session(env, "s-missing", started_at=datetime(2026, 6, 4, 10, tzinfo=UTC))
     add_session(env, "s-partial", summary=False, started_at=datetime(2026, 6, 5, 10, tzinfo=UTC))
@@ -100,6 +107,18 @@ def test_synthesized_events_are_deterministic_and_marked(mixed: Env, tmp_path: P
 def test_since_and_meeting_select_sessions(mixed: Env, tmp_path: Path) -> None:
     code, output = backfill(mixed, tmp_path, "--since", "2026-06-05")
     assert code == 0, output
+    # Seed 003: "SessionGetSessionsParams { account_id, associated_id, end_time, 8 more }": --since
+    # is the documented start_time filter, so only that part of the history is listed.
+    with mixed.standin.log.lock:
+        lists = [
+            unquote(query)
+            for (method, path), query in zip(
+                mixed.standin.log.requests, mixed.standin.log.queries, strict=True
+            )
+            if method == "GET" and path.endswith(("/sessions", "/recordings"))
+        ]
+    assert len(lists) == 2
+    assert all("start_time=2026-06-05T00:00:00" in query for query in lists), lists
     assert events_on(mixed, "transcripts") == [("meeting.transcript", "s-partial")]
     assert events_on(mixed, "recordings") == []
     code, output = backfill(mixed, tmp_path, "--meeting", "another-meeting")
@@ -146,7 +165,7 @@ def test_an_interrupted_run_resumes_without_sending_anything_twice(
 def test_enqueued_events_are_archived_by_the_consumers_and_a_rerun_finds_nothing(
     env: Env, tmp_path: Path
 ) -> None:
-    add_session(env, "s-1")
+    add_session(env, "s-1", participants=True)
     code, output = backfill(env, tmp_path)
     assert code == 0, output
     drain(env.stack)
@@ -159,6 +178,14 @@ def test_enqueued_events_are_archived_by_the_consumers_and_a_rerun_finds_nothing
     assert objects[prefix + "chat/source.csv"] == MEETING.chat_csv()
     manifest = json.loads(objects[prefix + "session.json"])
     assert manifest["artifactCounts"] == {"archived": 5, "failed": 0}
+    # No join webhook ever arrived: the people come from the REST participant list.
+    assert "rest" in manifest["participantSources"]
+    people = json.loads(objects[prefix + "participants.json"])
+    assert [(p["name"], p["extra_data"]["user_id"]) for p in people] == [
+        ("Alice Ng", "u-alice"),
+        ("José Müller", "u-jose"),
+        ('Chen "CJ" Jie', "u-chen"),
+    ]
     assert manifest["meeting"]["title"] == "Sync s-1"  # from the synthesized events, via the record
     assert [k for k in objects if "/events/" in k] == []  # events/ holds only bodies RealtimeKit signed
 

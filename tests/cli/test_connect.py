@@ -77,10 +77,20 @@ def test_a_token_without_permission_is_one_line_and_exit_1(env: Env) -> None:
     assert "Traceback" not in result.output
 
 
-def test_a_wrong_token_from_the_option_is_refused(env: Env) -> None:
-    result = env.run("connect", "--api-token", "not-the-token")
+def test_a_wrong_token_from_the_environment_is_refused(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REALTIMEKIT_API_TOKEN", "not-the-token")
+    result = env.run("connect")
     assert result.exit_code == 1
     assert "HTTP 401" in result.output
+
+
+def test_the_api_token_is_not_an_option(env: Env) -> None:
+    """A flag shows in `ps` and in shell history: the token comes from the environment or the secret."""
+    for command in ("connect", "backfill"):
+        result = env.run(command, "--api-token", "x")
+        assert result.exit_code == 2
+        assert "No such option" in result.output
+        assert "--api-token" in result.output
 
 
 def test_a_missing_stack_is_one_line_and_exit_1(env: Env) -> None:

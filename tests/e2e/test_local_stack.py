@@ -108,6 +108,8 @@ def test_dev_command_starts_prints_and_stops_on_sigterm(tmp_path: Path) -> None:
             str(port),
             "--aws-port",
             str(aws_port),
+            "--archive-port",
+            str(free_port()),
             "--public-key-file",
             str(pem),
         ],

@@ -10,11 +10,11 @@ import pytest
 from aws_cdk.assertions import Match
 
 from infra.monitoring import CLIENT_ERROR_RATE_PERCENT, oldest_message_threshold_seconds
-from shared.fanout.routing import RECONCILE, RECONCILE_DEFAULT_DELAY_SECONDS, ROUTES
+from shared.fanout.routing import REBUILDS, RECONCILE, RECONCILE_DEFAULT_DELAY_SECONDS, ROUTES
 from tests.infra.conftest import Synthesized, synthesize
 from tests.infra.test_nag import _findings
 
-ALL_ROUTES = [*ROUTES, RECONCILE]
+ALL_ROUTES = [*ROUTES, REBUILDS, RECONCILE]
 ROUTE_IDS = [route.name for route in ALL_ROUTES]
 
 
@@ -35,6 +35,8 @@ def synthesized_hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesize
 def consumer_of(synth: Synthesized, name: str) -> Any:
     if name == RECONCILE.name:
         return synth.stack.reconcile.consumer
+    if name == REBUILDS.name:
+        return synth.stack.rebuilds.consumer
     return synth.stack.workers.consumers[name]
 
 
@@ -207,7 +209,11 @@ def test_reconcile_role_reads_sessions_and_the_secret_and_puts_events_only(synth
     assert "secretsmanager:GetSecretValue" in actions
     assert "dynamodb:Query" in actions
     assert not {a for a in actions if a.startswith("s3:")}, "the sweep writes nothing itself"
-    assert not {a for a in actions if a in {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}}
+    # ... but the session's "announced" marker (session.archived once per state): put and delete only.
+    writes = {
+        a for a in actions if a.startswith("dynamodb:") and ("Put" in a or "Update" in a or "Delete" in a)
+    }
+    assert writes == {"dynamodb:PutItem", "dynamodb:DeleteItem"}
     assert all(a != "*" and not a.endswith(":*") for a in actions)
 
 

@@ -54,7 +54,13 @@ def test_signed_webhook_lands_byte_for_byte_under_its_session(
     objects = moto_stack.objects(prefix)
     key = f"{prefix}events/20260603T100500.000Z_meeting.participantJoined_{hashlib.sha256(body).hexdigest()[:16]}.json"
     assert sorted(objects) == sorted(
-        [key, f"{prefix}session.json", f"{prefix}participants.json", f"{prefix}participant_events.json"]
+        [
+            key,
+            f"{prefix}session.json",
+            f"{prefix}participants.json",
+            f"{prefix}participant_events.json",
+            f"{prefix}index.html",
+        ]
     )
     assert json.loads(objects[f"{prefix}participants.json"])[0]["name"] == "Mary Sue"
     assert objects[key] == body
@@ -240,3 +246,29 @@ def test_poison_message_fails_only_itself(moto_stack: MotoStack, signer: Webhook
     result = invoke(sessions, {"Records": [good, poison]}, function_name="sessions")
     assert result == {"batchItemFailures": [{"itemIdentifier": "poison"}]}
     assert len([key for key in moto_stack.objects() if "/events/" in key]) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"event":"meeting.somethingNew","meetingId":"../../etc","sessionId":"s-1"}',
+        b'{"event":"meeting.somethingNew","meetingId":"m-1","sessionId":"a/b"}',
+        b'{"event":"meeting.somethingNew","meeting":{"id":"m-1","sessionId":"s-1\\n"}}',
+        b'{"event":"meeting.somethingNew","meetingId":"m-1\\u0000","sessionId":"s-1"}',
+        b'{"event":"livestreaming.statusUpdate","meeting":{"id":"..","sessionId":"s-1"}}',
+    ],
+)
+def test_unsafe_ids_in_any_event_go_to_unattributed_with_no_session_record(
+    moto_stack: MotoStack, signer: WebhookSigner, body: bytes
+) -> None:
+    """Every event type, unknown ones too, goes through the same safe-id check: the body is kept
+    under unattributed/, no session item is written, and the consumer does not fail (it used to
+    write a DynamoDB item, then fail three times into the DLQ)."""
+    assert post(body, signed_headers(signer, body))["statusCode"] == 202
+    assert run_sessions_consumer(moto_stack) == {"batchItemFailures": []}
+    objects = moto_stack.objects()
+    assert len(objects) == 1
+    key, stored = next(iter(objects.items()))
+    assert key.startswith("unattributed/events/")
+    assert stored == body
+    assert moto_stack.client("dynamodb").scan(TableName=moto_stack.names.sessions_table)["Items"] == []

@@ -4,6 +4,7 @@ against the SDK's models, so the stand-in's key casing is checked too."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from local.signing import WebhookSigner
 from local.standin import RealtimeKitStandin, StandinRequest
 from local.standin_rest import (
     RateLimit,
+    StandinParticipant,
     StandinRecording,
     StandinRestState,
     StandinSession,
@@ -70,6 +72,7 @@ def standin(running_standin: RealtimeKitStandin) -> RealtimeKitStandin:
     running_standin.rest_routes.clear()
     with running_standin.log.lock:
         running_standin.log.requests.clear()
+        running_standin.log.queries.clear()
     return running_standin
 
 
@@ -225,6 +228,67 @@ def test_get_and_list_sessions(client: RealtimeKitClient, state: StandinRestStat
     assert {s.id for s in client.list_sessions()} == {SESSION, "other"}
 
 
+@pytest.mark.parametrize("shape", ["documented", "flat"])
+def test_session_details_in_either_shape(
+    client: RealtimeKitClient, state: StandinRestState, shape: Any
+) -> None:
+    # Seed 003, "Fetch details of a session":
+    # "SessionGetSessionDetailsResponse { data, success }
+    #  data?: Data { session }
+    #  session?: Session { id, associated_id, created_at, 12 more }"
+    state.session_details_shape = shape
+
+    session = client.get_session(SESSION)
+
+    assert (session.id, session.meeting_id, session.status) == (SESSION, MEETING, "ENDED")
+    assert session.ended_at == datetime(2026, 6, 3, 10, 30, tzinfo=UTC)
+
+
+def test_standin_answers_the_documented_session_shape(
+    standin: RealtimeKitStandin, state: StandinRestState
+) -> None:
+    url = f"{standin.api_base_url}/accounts/{ACCOUNT}/realtime/kit/{APP}/sessions/{SESSION}"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=5) as response:  # the local stand-in
+        document = json.loads(response.read())
+    assert document["data"]["session"]["id"] == SESSION
+    assert document["data"]["session"]["associated_id"] == MEETING
+
+
+def test_session_participants_are_listed_page_by_page(
+    standin: RealtimeKitStandin, client: RealtimeKitClient, state: StandinRestState
+) -> None:
+    # Seed 003, "Fetch participants list of a session":
+    # "GET/accounts/{account_id}/realtime/kit/{app_id}/sessions/{session_id}/participants"
+    # "joined_at?: string ... left_at?: string ... duration?: number ... preset_name?: string"
+    started = datetime(2026, 6, 3, 10, 0, tzinfo=UTC)
+    state.sessions[SESSION].participants = [
+        StandinParticipant(
+            id=f"peer-{i:03d}",
+            display_name=f"Zoë {i}",
+            user_id=f"u-{i}",
+            custom_participant_id=f"c-{i}",
+            joined_at=started + timedelta(seconds=i),
+            left_at=started + timedelta(minutes=30),
+        )
+        for i in range(7)
+    ]
+
+    people = client.list_participants(SESSION, per_page=3)
+
+    assert [p.id for p in people] == [f"peer-{i:03d}" for i in range(7)]
+    assert (people[0].user_id, people[0].custom_participant_id, people[0].display_name) == (
+        "u-0",
+        "c-0",
+        "Zoë 0",
+    )
+    assert people[0].joined_at == started
+    assert people[0].left_at == started + timedelta(minutes=30)
+    assert people[0].duration == 30.0
+    assert people[0].preset_name == "group_call_participant"
+    assert len(rest_requests(standin, f"/sessions/{SESSION}/participants")) == 3
+
+
 def test_get_transcript_reads_the_mixed_case_answer(client: RealtimeKitClient) -> None:
     default = client.get_transcript(SESSION)
     as_json = client.get_transcript(SESSION, format="JSON")
@@ -248,17 +312,31 @@ def test_get_summary_and_chat(client: RealtimeKitClient) -> None:
     assert chat.session_id is None  # the chat answer carries no session id
 
 
-def test_generate_summary_is_recorded_and_calls_the_hook(
-    client: RealtimeKitClient, state: StandinRestState
+@pytest.mark.parametrize(
+    ("answer", "expected_status"), [("empty", None), ("{}", None), ("sdk", "PROCESSING")]
+)
+def test_generate_summary_any_2xx_is_requested(
+    standin: RealtimeKitStandin,
+    client: RealtimeKitClient,
+    state: StandinRestState,
+    answer: Any,
+    expected_status: str | None,
 ) -> None:
+    # Seed 003, "Generate summary of Transcripts for the session":
+    # "client.realtimeKit.sessions.generateSummaryOfTranscripts(stringappId, stringsessionId,
+    #  SessionGenerateSummaryOfTranscriptsParams { account_id } params, RequestOptionsoptions?): void"
     hooked: list[str] = []
     state.on_summary_requested = hooked.append
+    state.summary_answer = answer
 
     status = client.generate_summary(SESSION)
 
-    assert status == "PROCESSING"
-    assert state.summary_requests == [SESSION]
+    assert status == expected_status
+    assert state.summary_requests == [SESSION], "one POST: the answer is not retried"
     assert hooked == [SESSION]
+    assert rest_requests(standin, f"/sessions/{SESSION}/summary") == [
+        ("POST", f"/client/v4/accounts/{ACCOUNT}/realtime/kit/{APP}/sessions/{SESSION}/summary")
+    ]
 
 
 # -- webhooks --------------------------------------------------------------------------------------
@@ -282,6 +360,11 @@ def test_create_list_and_update_webhook(client: RealtimeKitClient, state: Standi
 
 # -- the SDK's own models parse the stand-in's answers ---------------------------------------------
 def test_sdk_models_parse_every_standin_answer(standin: RealtimeKitStandin, state: StandinRestState) -> None:
+    # Two answers differ from the SDK's models on purpose: GET /sessions/{id} nests the session
+    # (``data: {session}``, as the API reference documents) and POST /summary answers ``void``.
+    # Their SDK-model shapes are still served on request, and parsed here.
+    state.session_details_shape = "flat"
+    state.summary_answer = "sdk"
     kit = sdk_for(standin).realtime_kit
     ids: dict[str, Any] = {"account_id": ACCOUNT, "app_id": APP}
 

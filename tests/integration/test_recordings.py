@@ -160,3 +160,91 @@ def test_url_outside_the_allowlist_is_refused_and_nothing_written(
     detail = uploaded(running, downloadUrl="http://169.254.169.254/latest/meta-data/recording.mp4")
     assert consume(detail) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     assert moto_stack.objects(FOLDER) == {}
+
+
+# -- legacy updates without a meeting id -----------------------------------------------------------
+def legacy(status: str, recording_id: str = MEETING.recording_id) -> Any:
+    """Dyte's recording.statusUpdate as it may arrive: only roomUUID, organizationId, recordingId."""
+    payload = {
+        "event": "recording.statusUpdate",
+        "recording": {
+            "recordingId": recording_id,
+            "roomUUID": MEETING.session_id,
+            "organizationId": "c94c437b-592a-4a39-b9e2-47ef1451e43b",
+            "status": status,
+        },
+    }
+    return build_detail(
+        json.dumps(payload).encode(),
+        received_at=datetime.now(UTC),
+        delivery_id=f"d-{status}",
+        webhook_id="w",
+        signature_header="rtk-signature",
+    )
+
+
+def bus_event(detail: Any) -> dict[str, Any]:
+    return {
+        "source": "realtimekit",
+        "detail-type": detail.detail_type,
+        "detail": json.loads(detail.to_json()),
+    }
+
+
+def test_legacy_updates_without_meeting_id_reach_the_recordings_consumer() -> None:
+    from moto.events.models import EventPattern
+
+    from shared.fanout.routing import RECORDINGS
+
+    pattern = EventPattern.load(json.dumps(RECORDINGS.event_pattern))
+    for status in ("UPLOADING", "UPLOADED"):
+        detail = legacy(status)
+        assert (detail.valid, detail.meeting_id, detail.session_id) == (True, None, MEETING.session_id)
+        assert pattern.matches_event(bus_event(detail))  # type: ignore[arg-type]
+    # An ordinary UPLOADING (with its meeting id) still does not wake the recordings consumer.
+    urls = {name: f"https://files.test/{name}" for name in FILES}
+    uploading = next(p for p in MEETING.webhooks(urls) if p.get("recording", {}).get("status") == "UPLOADING")
+    detail = build_detail(
+        json.dumps(uploading).encode(),
+        received_at=datetime.now(UTC),
+        delivery_id="d",
+        webhook_id="w",
+        signature_header="rtk-signature",
+    )
+    assert not pattern.matches_event(bus_event(detail))  # type: ignore[arg-type]
+
+
+def test_legacy_updates_are_placed_through_get_recording_and_archived(
+    moto_stack: MotoStack, standin: Any
+) -> None:
+    # Seed 003, "Fetch details of a recording": "GET/accounts/{account_id}/realtime/kit/{app_id}/
+    # recordings/{recording_id}" with "session_id: string | null  ID of the meeting session this
+    # recording is for."; the meeting comes from "Fetch details of a session" ("associated_id").
+    sessions = load_handler("functions.sessions.handler.handler")
+    updates = [legacy("UPLOADING"), legacy("UPLOADED")]
+
+    # The sessions consumer leaves them to the recordings consumer: nothing under unattributed/.
+    invoke(sessions, {"Records": [bus_record(d) for d in updates]}, function_name="sessions")
+    assert moto_stack.objects("unattributed/") == {}
+    assert consume(*updates) == {"batchItemFailures": []}
+
+    objects = moto_stack.objects(FOLDER)
+    assert objects[FOLDER + "weekly-sync.mp4"] == FILES["recording.mp4"][0]
+    events_prefix = session_prefix(MEETING.meeting_id, MEETING.session_id) + "events/"
+    raw = moto_stack.objects(events_prefix)
+    assert sorted(json.loads(body)["recording"]["status"] for body in raw.values()) == [
+        "UPLOADED",
+        "UPLOADING",
+    ]
+    assert manifest(moto_stack)["recordings"][0]["statuses"] == ["UPLOADING", "UPLOADED"]
+    assert moto_stack.objects("unattributed/") == {}
+
+
+def test_legacy_update_of_an_unknown_recording_stays_unattributed(
+    moto_stack: MotoStack, standin: Any
+) -> None:
+    assert consume(legacy("UPLOADED", recording_id="not-ours")) == {"batchItemFailures": []}
+    kept = moto_stack.objects("unattributed/")
+    assert len(kept) == 1
+    assert json.loads(next(iter(kept.values())))["recording"]["recordingId"] == "not-ours"
+    assert moto_stack.objects("meetings/") == {}

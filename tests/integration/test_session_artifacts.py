@@ -104,18 +104,37 @@ def test_whole_session_lands_in_open_formats(moto_stack: MotoStack, standin: Any
     assert [ids[e.participant.name] for e in transcript if e.participant.name] == [
         e.participant.id for e in transcript
     ]
+    # Seed 002: "relative - represents the time in seconds from the start of the recording". The
+    # sample's recording started 2 s after the session (startedTime 10:00:02); Alice spoke at 1.2 s
+    # into the session, 0.8 s before the recording began.
     first = transcript[0].words[0]
-    assert (first.text, first.start_timestamp.relative) == ("Good morning everyone, let's get started.", 1.2)
+    assert (first.text, first.start_timestamp.relative) == ("Good morning everyone, let's get started.", -0.8)
     assert first.start_timestamp.absolute == "2026-06-03T10:00:01.200000Z"
+    second = transcript[1].words[0]
+    assert second.start_timestamp.relative == 3.4  # 5.4 s into the session, 3.4 s into the recording
 
+    # The captions line up with the archived recording: a cue starts at the utterance's offset
+    # into the recording (and one before the recording's start is shown at 0).
     captions = webvtt.from_buffer(io.StringIO(files["transcript/transcript.vtt"].decode()))
     assert len(captions) == 7
     assert captions[1].text.startswith("José Müller: Morning!")
+    assert captions[1].start_time.in_milliseconds() / 1000 == 3.4 == second.start_timestamp.relative
+    assert captions[0].start == "00:00:00.000"
+    subtitle_starts = [
+        s.start.total_seconds() for s in srt.parse(files["transcript/transcript.srt"].decode())
+    ]
+    assert subtitle_starts[1] == 3.4
+    manifest_base = json.loads(files["session.json"])["timeBase"]
+    assert manifest_base == {
+        "relativeTo": "recording_start",
+        "origin": "2026-06-03T10:00:02.000000Z",
+        "recordingId": MEETING.recording_id,
+    }
     subtitles = list(srt.parse(files["transcript/transcript.srt"].decode()))
     assert subtitles[2].content == 'Chen "CJ" Jie: Quick note: the "beta" flag ships Friday, not Thursday.'
     assert (
         files["transcript/transcript.txt"].decode().splitlines()[0]
-        == "[00:00:01] Alice Ng: Good morning everyone, let's get started."
+        == "[00:00:00] Alice Ng: Good morning everyone, let's get started."
     )
 
     chat = json.loads(files["chat/chat.json"])
@@ -204,7 +223,8 @@ def test_late_join_rewrites_transcript_participant_ids(moto_stack: MotoStack, st
     again = folder(moto_stack)
     for name in ("transcript/transcript.json", "participants.json", "chat/chat.json", "session.json"):
         if name == "session.json":
-            strip = lambda d: {k: v for k, v in json.loads(d).items() if k != "artifacts"}  # noqa: E731 - archived_at differs
+            # archived_at and the rebuild's time differ
+            strip = lambda d: {k: v for k, v in json.loads(d).items() if k not in ("artifacts", "rebuild")}  # noqa: E731
             assert strip(again[name]) == strip(reference[name])
         else:
             assert again[name] == reference[name], name

@@ -11,12 +11,13 @@ from shared import wiring
 from shared.archive.keys import session_prefix
 from shared.ingest.envelope import build_detail
 from tests.integration.conftest import MotoStack
+from tests.support.derived import differences, reference_files, without_rebuild
 
 MEETING = SampleMeeting()
 URLS = {name: f"https://files.test/{name}" for name in MEETING.files()}
 BODIES = [json.dumps(p, separators=(",", ":")).encode() for p in MEETING.webhooks(URLS)]
 PREFIX = session_prefix(MEETING.meeting_id, MEETING.session_id)
-DERIVED = ("session.json", "participants.json", "participant_events.json")
+DERIVED = ("session.json", "participants.json", "participant_events.json", "index.html")
 
 
 def deliver(bodies: list[bytes]) -> None:
@@ -33,8 +34,24 @@ def deliver(bodies: list[bytes]) -> None:
 
 
 def derived_files(stack: MotoStack) -> dict[str, bytes]:
+    """The derived files, session.json without its rebuild section (when and from which version)."""
     objects = stack.objects(PREFIX)
-    return {name: objects[PREFIX + name] for name in DERIVED}
+    files = {name: objects[PREFIX + name] for name in DERIVED}
+    files["session.json"] = without_rebuild(files["session.json"])
+    return files
+
+
+def assert_same_as_todays_builder(stack: MotoStack) -> None:
+    reference = reference_files(
+        stack.client("dynamodb"),
+        stack.client("s3"),
+        table=stack.names.sessions_table,
+        bucket=stack.names.bucket,
+        meeting_id=MEETING.meeting_id,
+        session_id=MEETING.session_id,
+    )
+    assert set(reference) == {PREFIX + name for name in DERIVED}
+    assert differences(reference, stack.objects(PREFIX)) == []
 
 
 def wipe(stack: MotoStack) -> None:
@@ -55,6 +72,7 @@ def test_shuffled_and_duplicated_deliveries_give_identical_session_files(moto_st
         rng.shuffle(bodies)
         deliver(bodies)
         assert derived_files(moto_stack) == reference
+        assert_same_as_todays_builder(moto_stack)
     manifest = json.loads(reference["session.json"])
     assert manifest["session"]["state"] == "ended"
     assert manifest["events"]["count"] == len(BODIES)

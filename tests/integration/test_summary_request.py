@@ -91,10 +91,14 @@ def posts(standin: RealtimeKitStandin) -> int:
     return sum(1 for method, path in standin.log.requests if (method, path) == ("POST", POST_PATH))
 
 
+@pytest.mark.parametrize("answer", ["empty", "{}", "sdk"])
 def test_transcript_triggers_one_request_even_when_delivered_again(
-    moto_stack: MotoStack, standin: Any
+    moto_stack: MotoStack, standin: Any, answer: Any
 ) -> None:
+    # Seed 003: "generateSummaryOfTranscripts(...): void" / "POST/accounts/{account_id}/realtime/kit/
+    # {app_id}/sessions/{session_id}/summary": any 2xx (no body, {}, the SDK's JSON) is "requested".
     running, state = standin
+    state.summary_answer = answer
     transcript = payload(running, "meeting.transcript")
     for _ in range(3):  # RealtimeKit redelivers; the ingest gives each delivery its own id
         assert deliver(TRANSCRIPTS, transcript) == {"batchItemFailures": []}

@@ -30,7 +30,7 @@ from local.stack import LocalNames, ProvisionedResources, provision_resources
 from local.standin import RealtimeKitStandin
 from shared import wiring
 from shared.archive.keys import session_prefix
-from shared.fanout.routing import INGEST_HANDLER, RECONCILE, ROUTES, ConsumerRoute
+from shared.fanout.routing import INGEST_HANDLER, REBUILDS, RECONCILE, ROUTES, ConsumerRoute
 from tests.support.http_source import HttpSource
 from tests.support.webhooks import api_event
 
@@ -100,7 +100,8 @@ class Pipeline:
 
     # -- consumers --------------------------------------------------------------------------------
     def _queues(self) -> list[tuple[ConsumerRoute, str]]:
-        return [(route, self.resources.queue_urls[route.name]) for route in ROUTES]
+        # The rebuild queue too: the session recorder's requests (window 0 here, no delay).
+        return [(route, self.resources.queue_urls[route.name]) for route in (*ROUTES, REBUILDS)]
 
     def _run(self, route: ConsumerRoute, queue_url: str, messages: list[dict[str, Any]]) -> None:
         sqs = self.client("sqs")
@@ -239,6 +240,7 @@ def running_pipeline(servers: Servers, *, extra_env: dict[str, str] | None = Non
         "REALTIMEKIT_API_TOKEN_SECRET_ARN": names.api_token_secret,
         "REALTIMEKIT_API_BASE_URL": servers.standin.api_base_url,
         "REALTIMEKIT_MAX_RETRIES": "0",
+        "REBUILD_WINDOW_SECONDS": "0",
         **(extra_env or {}),
     }
     servers.reset_files()
@@ -251,6 +253,7 @@ def running_pipeline(servers: Servers, *, extra_env: dict[str, str] | None = Non
             lambda service: boto3.client(service, region_name=REGION), names, api_token=API_TOKEN
         )
         reconcile_url = provision_reconcile_queue(names)
+        patch.setenv("REBUILD_QUEUE_URL", resources.queue_urls[REBUILDS.name])
         wiring.reset()
         try:
             yield Pipeline(names, resources, reconcile_url, servers.signer)
@@ -261,19 +264,23 @@ def running_pipeline(servers: Servers, *, extra_env: dict[str, str] | None = Non
 
 # -- comparing runs ----------------------------------------------------------------------------------
 VOLATILE_MANIFEST_FIELDS = ("archived_at",)
+# session.json's section that says when, and from which record version, the files were rebuilt:
+# the number of rebuilds (so the version) depends on how deliveries and rebuilds interleave.
+VOLATILE_MANIFEST_SECTIONS = ("rebuild",)
 
 
 def normalized(key: str, data: bytes, *, drop_manifest_sections: tuple[str, ...] = ()) -> bytes:
     """Object bytes with the fields that legitimately differ between runs removed: each artifact's
     ``archived_at`` in session.json (the wall-clock time of the download). Nothing else differs:
-    event keys and bodies depend only on the body, derived files only on the session's facts."""
+    event keys and bodies depend only on the body, derived files only on the session's facts; and
+    session.json's ``rebuild`` section (when the files were rebuilt, from which record version)."""
     if not key.endswith("/session.json"):
         return data
     manifest = json.loads(data)
     for artifact in manifest.get("artifacts", []):
         for name in VOLATILE_MANIFEST_FIELDS:
             artifact.pop(name, None)
-    for section in drop_manifest_sections:
+    for section in (*VOLATILE_MANIFEST_SECTIONS, *drop_manifest_sections):
         manifest.pop(section, None)
     return json.dumps(manifest, sort_keys=True).encode()
 

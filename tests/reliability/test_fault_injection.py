@@ -9,6 +9,7 @@ file derived from it included, must still be identical."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from shared.archive.keys import session_prefix
 from shared.session.intake import raw_event_key
+from shared.session.store import SessionStore
 from tests.reliability.harness import (
     FILE_PATHS,
     Pipeline,
@@ -28,6 +30,7 @@ from tests.reliability.harness import (
     manifest_duplicates,
     running_pipeline,
 )
+from tests.support.derived import differences, reference_files
 from tests.support.figures import record_figure
 
 RecordProperty = Callable[[str, object], None]
@@ -58,6 +61,29 @@ def assert_same_as_clean(
     assert result.duplicated == []
     assert manifest_duplicates(got, servers.meeting) == []
     assert not [s for s in pipeline.statuses if s != 202]
+    assert_same_as_todays_builder(pipeline, servers, got)
+
+
+def assert_same_as_todays_builder(pipeline: Pipeline, servers: Servers, got: dict[str, bytes]) -> None:
+    """The files the coalesced rebuilds left are byte for byte what today's builder makes of the final
+    record (session.json apart from its rebuild section), and session.json says which version."""
+    assert pipeline.invocations.get("rebuilds", 0) > 0, "the files come from the rebuild queue"
+    meeting = servers.meeting
+    reference = reference_files(
+        pipeline.client("dynamodb"),
+        pipeline.client("s3"),
+        table=pipeline.names.sessions_table,
+        bucket=pipeline.names.bucket,
+        meeting_id=meeting.meeting_id,
+        session_id=meeting.session_id,
+    )
+    assert len(reference) >= 9  # session, participants (2), transcript (5), chat
+    assert differences(reference, got) == []
+    manifest_key = session_prefix(meeting.meeting_id, meeting.session_id) + "session.json"
+    _, version = SessionStore(pipeline.names.sessions_table, pipeline.client("dynamodb")).load(
+        meeting.meeting_id, meeting.session_id
+    )
+    assert json.loads(got[manifest_key])["rebuild"]["recordVersion"] == version
 
 
 def deliver_all(pipeline: Pipeline, payloads: list[dict[str, Any]]) -> None:
@@ -112,14 +138,16 @@ def test_events_shuffled(
         assert_same_as_clean(pipeline, clean_run, servers, record_property)
 
 
-@pytest.mark.parametrize("consumer", ["sessions", "recordings", "transcripts", "summaries", "chat"])
+@pytest.mark.parametrize(
+    "consumer", ["sessions", "recordings", "transcripts", "summaries", "chat", "rebuilds"]
+)
 def test_one_consumer_fails_twice_then_recovers(
     consumer: str, servers: Servers, clean_run: dict[str, bytes], record_property: RecordProperty
 ) -> None:
     from local.lambda_runtime import load_handler
-    from shared.fanout.routing import ROUTES_BY_NAME
+    from shared.fanout.routing import REBUILDS, ROUTES_BY_NAME
 
-    real = load_handler(ROUTES_BY_NAME[consumer].lambda_handler)
+    real = load_handler({**ROUTES_BY_NAME, REBUILDS.name: REBUILDS}[consumer].lambda_handler)
     failures = {"left": 2}
 
     def failing_twice(event: dict[str, Any], context: Any) -> Any:

@@ -26,14 +26,14 @@ from shared import wiring
 from shared.ingest.envelope import WebhookDetail
 from tests.conftest import EVENTS_DIR
 from tests.integration.conftest import MotoStack
-from tests.support.figures import record_figure
+from tests.support.figures import hostile_examples, record_figure
 from tests.support.webhooks import api_event
 
 MAX_BODY = 64 * 1024
 CONTRACT_STATUSES = {202, 400, 401, 404, 413, 415, 503}
 SAMPLES = [p.read_bytes() for p in sorted(EVENTS_DIR.glob("*.json"))]
 HOSTILE = settings(
-    max_examples=150,
+    max_examples=hostile_examples(ci=150, full=1_400),
     deadline=None,
     derandomize=True,  # the same examples in CI every run: a failure reproduces
     suppress_health_check=[
@@ -105,7 +105,7 @@ def endpoint(
     unsigned = found.unsigned_published()
     record_figure(
         record_property,
-        "hostile",
+        "hostile ingest",
         examples=found.tried,
         crashes=found.crashes,
         unsigned_stored=len(unsigned),

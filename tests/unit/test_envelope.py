@@ -4,6 +4,8 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from shared.ingest.envelope import UNPARSED_DETAIL_TYPE, RawBody, WebhookDetail, build_detail
 from tests.conftest import event_body
 
@@ -69,3 +71,29 @@ def test_strange_event_names_do_not_become_detail_types() -> None:
 def test_raw_body_chooses_utf8_when_possible() -> None:
     assert RawBody.of("héllo".encode()).encoding == "utf-8"
     assert RawBody.of(b"\xc3\x28").encoding == "base64"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"\xed\xa0\x80event": "meeting.chatSynced", "meetingId": "m", "sessionId": "s"}',  # UTF-8-encoded surrogate
+        b'{"event": "meeting.started", "meeting": {"id": "m", "sessionId": "s", "title": "\\ud800"}}',
+        b'{"event": "meeting.somethingNew", "x": ["\\uDFFF"]}',
+    ],
+)
+def test_bodies_with_lone_surrogates_are_kept_as_raw_bytes(body: bytes) -> None:
+    """Found by the full hostile-input run: the bus detail of such a body could not be serialized
+    and the ingest function crashed (a 5xx, retried forever)."""
+    detail = build_detail(body, received_at=NOW, delivery_id=None, webhook_id=None, signature_header="x")
+    assert detail.valid is False
+    assert detail.payload is None
+    assert WebhookDetail.model_validate_json(detail.to_json()).body.to_bytes() == body
+
+
+def test_escaped_surrogate_pairs_are_ordinary_text() -> None:
+    body = (
+        b'{"event": "meeting.started", "meeting": {"id": "m", "sessionId": "s", "title": "\\ud83d\\ude00"}}'
+    )
+    detail = build_detail(body, received_at=NOW, delivery_id=None, webhook_id=None, signature_header="x")
+    assert detail.valid is True
+    assert detail.payload["meeting"]["title"] == "😀"

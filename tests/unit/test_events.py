@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
+from shared.archive.keys import event_key
+from shared.ingest.envelope import build_detail
 from shared.ingest.events import (
     ChatSynced,
     LivestreamingStatusUpdate,
@@ -17,7 +20,7 @@ from shared.ingest.events import (
     UnknownEvent,
     parse_event,
 )
-from tests.conftest import load_event
+from tests.conftest import EVENTS_DIR, load_event
 
 MEETING = "50c8940e-1b97-402a-97d6-2708b7feca41"
 SESSION = "05e57591-d89e-45c9-ae44-08dc1eaad0e0"
@@ -137,3 +140,125 @@ def test_empty_left_at_reads_as_null() -> None:
 def test_bodies_missing_what_they_need_are_errors(payload: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_event(payload)
+
+
+# -- every id field, every event type (unknown ones too), the same safe-id check ----------------------
+ID_FIELDS = [
+    ("meeting", "id"),
+    ("meeting", "sessionId"),
+    ("meetingId",),
+    ("sessionId",),
+    ("recording", "id"),
+    ("recording", "recordingId"),
+    ("recording", "meetingId"),
+    ("recording", "roomUUID"),
+]
+# A newline at the end is the case ``$`` let through; the others are refused anywhere in an id.
+CONTROL_CHARACTERS = [
+    "\n",
+    "\r",
+    "\r\n",
+    "\x00",
+    "\t",
+    "\x0b",
+    "\x0c",
+    "\x1b",
+    "\x1f",
+    "\x7f",
+    "\x85",
+    "\u2028",
+]
+
+
+def _bodies_with_ids() -> list[tuple[str, dict[str, object]]]:
+    bodies = []
+    for path in sorted(EVENTS_DIR.glob("*.json")):
+        payload = json.loads(path.read_text())
+        bodies.append((path.stem, payload))
+    unknown = load_event("meeting_started.json")
+    unknown["event"] = "meeting.somethingNew"
+    flat_unknown = {"event": "meeting.somethingNew", "meetingId": MEETING, "sessionId": SESSION}
+    return [*bodies, ("unknown", unknown), ("unknown_flat", flat_unknown)]
+
+
+def _id_cases() -> list[tuple[str, dict[str, object], tuple[str, ...]]]:
+    cases = []
+    for name, payload in _bodies_with_ids():
+        for field in ID_FIELDS:
+            node: object = payload
+            for part in field:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, str) and node:
+                cases.append((name, payload, field))
+    return cases
+
+
+def _with(payload: dict[str, object], field: tuple[str, ...], value: str) -> dict[str, object]:
+    copy = json.loads(json.dumps(payload))
+    node = copy
+    for part in field[:-1]:
+        node = node[part]
+    node[field[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize(("name", "payload", "field"), _id_cases(), ids=lambda v: str(v)[:30])
+@pytest.mark.parametrize("char", CONTROL_CHARACTERS, ids=repr)
+def test_control_characters_in_any_id_field_make_the_body_unattributed(
+    name: str, payload: dict[str, object], field: tuple[str, ...], char: str
+) -> None:
+    node: object = payload
+    for part in field:
+        node = node[part]  # type: ignore[index]
+    good = str(node)
+    for bad in (good + char, char + good, good[:4] + char + good[4:]):
+        hostile = _with(payload, field, bad)
+        with pytest.raises(ValueError, match=r"not a safe id|unsafe"):
+            parse_event(hostile)
+        body = json.dumps(hostile).encode()
+        detail = build_detail(
+            body, received_at=datetime.now(UTC), delivery_id=None, webhook_id=None, signature_header="x"
+        )
+        assert detail.valid is False
+        assert (detail.meeting_id, detail.session_id) == (None, None)
+        key = event_key(
+            meeting_id=detail.meeting_id,
+            session_id=detail.session_id,
+            event=detail.event,
+            digest=detail.delivery.body_sha256,
+            event_time=detail.event_time,
+        )
+        assert key.startswith("unattributed/events/")
+
+
+@pytest.mark.parametrize("bad", ["../../etc", "a/b", "..", "x" * 129, "a b", "ünï"])
+def test_unknown_events_with_unsafe_ids_are_not_attributed(bad: str) -> None:
+    for payload in (
+        {"event": "meeting.somethingNew", "meetingId": bad, "sessionId": SESSION},
+        {"event": "meeting.somethingNew", "meetingId": MEETING, "sessionId": bad},
+        {"event": "meeting.somethingNew", "meeting": {"id": bad, "sessionId": SESSION}},
+    ):
+        with pytest.raises(ValueError, match="not a safe id"):
+            parse_event(payload)
+
+
+def test_every_fixture_still_parses_with_its_ids() -> None:
+    for _, payload in _bodies_with_ids():
+        parse_event(payload)  # genuine bodies keep passing the check
+
+
+@pytest.mark.parametrize("event", ["livestreaming.statusUpdate", "meeting.started", "meeting.ended"])
+def test_undeclared_fields_are_never_read_as_ids(event: str) -> None:
+    """A body's own ``meeting_id_flat`` key, or a ``recording`` object on an event that declares
+    none, is an unknown field like any other: never an id (it used to crash or name a folder)."""
+    payload: dict[str, object] = {
+        "event": event,
+        "meeting_id_flat": "../../etc",
+        "session_id_flat": "a/b",
+        "recording": {"meetingId": "m-2", "roomUUID": "s-2"},
+    }
+    if event != "livestreaming.statusUpdate":
+        payload["meeting"] = {"id": MEETING, "sessionId": SESSION}
+    parsed = parse_event(payload)
+    expected = (None, None) if event == "livestreaming.statusUpdate" else (MEETING, SESSION)
+    assert (parsed.meeting_id, parsed.session_id) == expected

@@ -53,7 +53,13 @@ def test_event_names_are_sanitized_in_keys() -> None:
     assert key == "meetings/m/sessions/s/events/undated_.._.._evil_name_abababababababab.json"
 
 
-@pytest.mark.parametrize("bad", ["../etc", "a/b", "", ".hidden", "x" * 200, "a..b", "ünïcode", "a b"])
+@pytest.mark.parametrize(
+    "bad",
+    ["../etc", "a/b", "", ".hidden", "x" * 200, "a..b", "ünïcode", "a b"]
+    # control characters, at the end (where ``$`` would let a newline through) and inside
+    + [f"abc{c}" for c in ("\n", "\r", "\r\n", "\x00", "\t", "\x1f", "\x7f", "\x85", "\u2028")]
+    + [f"ab{c}c" for c in ("\n", "\r", "\x00", "\x0b", "\x1b")],
+)
 def test_safe_id_refuses_what_could_escape_a_prefix(bad: str) -> None:
     with pytest.raises(UnsafeIdError):
         safe_id(bad)

@@ -158,6 +158,7 @@ DEPLOYED_COMMANDS = [
     ["replay", "--session", "5e55a0d1", "--stack", "S", "--region", "us-east-1"],
     ["redrive", "--dry-run", "--stack", "S", "--region", "us-east-1"],
     ["status", "--stack", "S", "--region", "us-east-1"],
+    ["forget", "--session", "m/s", "--yes", "--stack", "S", "--region", "us-east-1"],
 ]
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.adapters.realtimekit import ArtifactLink, RecordingInfo, SessionInfo
+from shared.adapters.realtimekit import ArtifactLink, RecordingInfo, SessionInfo, SessionParticipant
 from shared.core.exceptions import RealtimeKitNotFound, RealtimeKitRateLimited
 from shared.fanout.routing import RECONCILE_SIGNATURE_HEADER
 from shared.ingest.envelope import WebhookDetail
@@ -18,6 +18,7 @@ from shared.ingest.events import (
     RecordingStatusUpdate,
     parse_event,
 )
+from shared.normalize.rest_participants import PARTICIPANTS_EVENT
 from shared.reconcile.sweep import (
     missing_artifacts,
     reconcile_session,
@@ -25,7 +26,7 @@ from shared.reconcile.sweep import (
     sweep_recent_sessions,
     synthesized_detail,
 )
-from shared.session.model import ArtifactRecord, ArtifactState, SessionFacts
+from shared.session.model import ArtifactRecord, ArtifactState, SeenEvent, SessionFacts
 
 NOW = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
 MEETING, SESSION = "m-1", "s-1"
@@ -38,6 +39,8 @@ class FakeRealtimeKit:
     sessions: dict[str, SessionInfo] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     rate_limited_after: int | None = None
+    participants: dict[str, list[SessionParticipant]] = field(default_factory=dict)
+    windows: list[tuple[datetime | None, datetime | None]] = field(default_factory=list)
 
     def _call(self, what: str) -> None:
         self.calls.append(what)
@@ -50,13 +53,27 @@ class FakeRealtimeKit:
             raise RealtimeKitNotFound("gone", status=404)
         return self.sessions[session_id]
 
-    def list_sessions(self, meeting_id: str | None = None, *, status: str | None = None) -> list[SessionInfo]:
+    def list_sessions(
+        self,
+        meeting_id: str | None = None,
+        *,
+        status: str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+    ) -> list[SessionInfo]:
         self._call("list sessions")
+        self.windows.append((start_time, end_time))
         return list(self.sessions.values())
 
-    def list_recordings(self, meeting_id: str | None = None) -> list[RecordingInfo]:
+    def list_recordings(
+        self, meeting_id: str | None = None, *, start_time: datetime | None = None
+    ) -> list[RecordingInfo]:
         self._call(f"recordings {meeting_id}")
         return [r for r in self.recordings if r.meeting_id == meeting_id]
+
+    def list_participants(self, session_id: str) -> list[SessionParticipant]:
+        self._call(f"participants {session_id}")
+        return list(self.participants.get(session_id, []))
 
     def _link(self, kind: str, session_id: str) -> ArtifactLink:
         self._call(f"{kind} {session_id}")
@@ -295,3 +312,57 @@ def test_sweep_finds_sessions_whose_every_webhook_was_lost() -> None:
     report = sweep_recent_sessions(store=FakeStore(), client=client, publisher=bus, now=NOW)
     assert report.enqueued == 3
     assert {d.session_id for d in bus.details} == {SESSION}
+
+
+def test_sweep_lists_only_the_window_with_the_documented_time_filters() -> None:
+    # Seed 003, "Fetch all sessions of an App":
+    # "client.realtimeKit.sessions.getSessions(stringappId, SessionGetSessionsParams { account_id,
+    #  associated_id, end_time, 8 more } params, ...)"
+    client = FakeRealtimeKit()
+    sweep_recent_sessions(store=FakeStore(), client=client, publisher=FakeBus(), now=NOW)
+    assert client.windows == [(NOW - timedelta(days=8), NOW - timedelta(minutes=30))]
+
+
+def test_participants_are_read_once_and_enqueued_as_one_event_per_page() -> None:
+    # Seed 003: "GET/accounts/{account_id}/realtime/kit/{app_id}/sessions/{session_id}/participants"
+    # with "joined_at?: string", "left_at?: string", "duration?: number", "preset_name?: string"
+    client = FakeRealtimeKit()
+    client.participants[SESSION] = [
+        SessionParticipant(
+            id=f"peer-{i:03d}",
+            display_name=f"P{i}",
+            user_id=f"u-{i}",
+            joined_at=NOW - timedelta(hours=1, seconds=-i),
+            left_at=NOW - timedelta(minutes=31),
+            preset_name="group_call_participant",
+            duration=29.0,
+        )
+        for i in range(150)
+    ]
+    facts = SessionFacts(MEETING, SESSION)
+    missing = missing_artifacts(MEETING, SESSION, facts=facts, client=client, kinds=("participants",))
+
+    assert [(m.kind, m.name, m.event) for m in missing] == [
+        ("participants", "participants/1", PARTICIPANTS_EVENT),
+        ("participants", "participants/2", PARTICIPANTS_EVENT),
+    ]
+    assert [len(m.payload["participants"]) for m in missing] == [100, 50]
+    first = missing[0].payload["participants"][0]
+    assert first == {
+        "id": "peer-000",
+        "user_id": "u-0",
+        "custom_participant_id": None,
+        "display_name": "P0",
+        "preset_name": "group_call_participant",
+        "joined_at": "2026-06-03T11:00:00.000000Z",
+        "left_at": "2026-06-03T11:29:00.000000Z",
+        "duration": 29.0,
+    }
+    detail = synthesized_detail(missing[0], now=NOW)
+    assert (detail.valid, detail.meeting_id, detail.session_id) == (True, MEETING, SESSION)
+
+    # Once the record holds the list, it is not asked for again.
+    facts.events.append(SeenEvent("d", PARTICIPANTS_EVENT, missing[0].payload, synthesized=True))
+    client.calls.clear()
+    assert missing_artifacts(MEETING, SESSION, facts=facts, client=client, kinds=("participants",)) == []
+    assert client.calls == []

@@ -133,7 +133,7 @@ def test_export_with_no_messages_is_an_empty_list(raw: bytes) -> None:
 @pytest.mark.parametrize(
     ("raw", "error", "hint"),
     [
-        (b"just,three,cells\n", UnrecognizedFormatError, "starts with b'just,three"),
+        (b"just,three,cells\n", UnrecognizedFormatError, "17 bytes, sha256 "),
         (b'{"messages": 3}', UnrecognizedFormatError, "neither an array"),
         (b"[1, 2", UnrecognizedFormatError, "does not parse"),
         (b"[NaN]", UnrecognizedFormatError, "NaN"),

@@ -204,7 +204,14 @@ def test_transcript_and_participants_share_ids_when_built_from_one_roster() -> N
     timeline = json.loads(speaker_timeline_to_json(transcript, roster))
 
     for item in entries + timeline:
-        assert item["participant"] == people[item["participant"]["id"]]
+        embedded, person = item["participant"], people[item["participant"]["id"]]
+        assert {k: v for k, v in embedded.items() if k != "extra_data"} == {
+            k: v for k, v in person.items() if k != "extra_data"
+        }
+        # The embedded copy names the one peer id of its record, which is one of the person's.
+        assert embedded["extra_data"]["peer_id"] in person["extra_data"]["peer_ids"]
+        for kind in ("custom_participant_id", "user_id"):
+            assert embedded["extra_data"][kind] == person["extra_data"][kind]
     assert [t["participant"]["id"] for t in timeline] == [1, 2, 4, 1]
 
 

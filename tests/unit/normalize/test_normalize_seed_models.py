@@ -108,3 +108,49 @@ def test_non_finite_seconds_are_rejected() -> None:
 def test_json_bytes_refuse_nan() -> None:
     with pytest.raises(ValueError, match="not JSON compliant"):
         to_json_bytes([{"relative": float("nan")}])
+
+
+def test_is_host_and_email_are_nullable_as_in_the_seed() -> None:
+    # Seed 002, "Participant Download URL":
+    # "is_host": boolean | null, // Whether the participant is the host of the meeting.
+    # "email": string | null,  // Email, if participant identification is turned on
+    assert Participant.model_validate({**PARTICIPANT, "is_host": None, "email": None}).email is None
+    assert Participant.model_validate({**PARTICIPANT, "is_host": True, "email": "a@b.c"}).is_host is True
+
+
+def test_chat_message_event_data_is_text_and_to() -> None:
+    # Seed 002, "Participant Event": "data": { "text": string, // The text of chat message
+    # "to": string, // The recipient of the chat message. values: "everyone" | "only_bot" }
+    event = {
+        "id": "chat_message-1",
+        "action": "chat_message",
+        "participant": PARTICIPANT,
+        "timestamp": STAMP,
+        "data": {"text": "hi", "to": "everyone"},
+    }
+    [parsed] = ParticipantEventsDocument.validate_python([event])
+    assert parsed.data is not None
+    assert (parsed.data.text, parsed.data.to) == ("hi", "everyone")
+    with pytest.raises(ValidationError):
+        ParticipantEventsDocument.validate_python([{**event, "data": {"text": "hi", "to": ""}}])
+    with pytest.raises(ValidationError):
+        ParticipantEventsDocument.validate_python([{**event, "data": {"text": "hi"}}])
+
+
+def test_formats_doc_lists_every_deviation_in_one_place() -> None:
+    """docs/formats.md's deviations table names each place our files differ from seed 002."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[3] / "docs" / "formats.md").read_text()
+    section = doc.split("## Deviations from the seeds", 1)[1]
+    for where in (
+        "`transcript.json` `words[]`",
+        "`end_timestamp`",
+        "`absolute` (every timestamp)",
+        "`relative` base",
+        "`chat_message` `data.to`",
+        "`is_host`, `email`",
+    ):
+        assert where in section, where
+    # The participant object's description no longer claims the seed makes them non-null.
+    assert "seed 002 types `is_host`\n  and `email` as nullable" in doc

@@ -1,0 +1,349 @@
+"""One leg of a relay: connect to the bot's socket, relay what arrives until the leg's deadline,
+reconnecting with backoff and jitter when the socket drops.
+
+Legs overlap by a few seconds (the chain starts the next one before this one ends), so a line can
+arrive on two legs: ``RelayStore.add_line`` is conditional, and only the leg that records a line
+first puts it on the bus and in the rolling ``live/`` pieces. Other messages carry no identity of
+their own; they are relayed by the newest connected leg only (``current_leg``).
+
+The socket URL is a secret (whoever has it reads the meeting): it is read from Secrets Manager by
+the caller, never logged, and errors are logged by type only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from shared.core.exceptions import PublishError
+from shared.core.observability import logger
+from shared.sources.live_relay.messages import MessageError, parse_message
+from shared.sources.live_relay.store import STOP_REQUESTED, Connection, LegReport, RelayStore
+
+RECORDED_TYPES = frozenset({"participant-tracked", "started-speaking", "stopped-speaking", "chat-message"})
+# websockets logs handshakes (with the URL) at DEBUG: keep it quiet whatever the function's level.
+logging.getLogger("websockets").setLevel(logging.WARNING)
+
+
+class Socket(Protocol):
+    def recv(self, timeout: float | None = None) -> str | bytes: ...
+
+    def close(self) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
+class PieceWriter(Protocol):
+    def put_piece(self, name: str, data: bytes) -> None: ...
+
+
+def default_connect(url: str, timeout: float) -> Socket:
+    from websockets.sync.client import connect
+
+    # legacy=True: a plain connection object whose close() we call ourselves (``Leg._relay``).
+    return connect(url, open_timeout=timeout, close_timeout=1, max_size=2**20, legacy=True)
+
+
+@dataclass
+class LegSettings:
+    leg_seconds: float
+    piece_seconds: float = 30.0
+    give_up_seconds: float = 600.0
+    backoff_base_seconds: float = 0.5
+    backoff_max_seconds: float = 15.0
+    meta_refresh_seconds: float = 0.25
+    heartbeat_seconds: float = 2.0
+
+
+@dataclass
+class _Tally:
+    lines: int = 0
+    messages: int = 0
+    invalid: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+class Leg:
+    def __init__(
+        self,
+        *,
+        relay_id: str,
+        leg: int,
+        url: str,
+        store: RelayStore,
+        publisher: Publisher,
+        pieces: PieceWriter,
+        settings: LegSettings,
+        connect: Callable[[str, float], Socket] = default_connect,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.relay_id = relay_id
+        self.leg = leg
+        self._url = url
+        self._store = store
+        self._publisher = publisher
+        self._pieces = pieces
+        self._settings = settings
+        self._connect = connect
+        self._now = now
+        self._monotonic = monotonic
+        self._sleep = sleep
+        self._tally = _Tally()
+        self._buffer: list[bytes] = []
+        self._piece_count = 0
+        self._connections = 0
+        self._current_leg = 0
+        self._meta_checked = -1e9
+        self._heartbeat_at = -1e9
+        self._piece_due = 0.0
+        self._ended: str | None = None  # why the relay (not just this leg) ended
+        self._meeting: dict[str, str] = {}
+
+    # -- the leg ------------------------------------------------------------------------------------
+    def run(self, *, time_left: Callable[[], float] | None = None) -> LegReport:
+        started = self._now()
+        deadline = self._monotonic() + self._settings.leg_seconds
+        if time_left is not None:  # never past the function's own timeout, with a margin to report
+            deadline = min(deadline, self._monotonic() + max(0.0, time_left() - 5.0))
+        self._piece_due = self._monotonic() + self._settings.piece_seconds
+        meta = self._store.meta(self.relay_id)
+        if meta is None or meta.ended:
+            return self._finish(started, "relay_ended")
+        self._meeting = {"meetingId": meta.meeting_id, "sessionId": meta.session_id}
+        attempt = 0
+        reason = "leg_deadline"
+        while self._monotonic() < deadline:
+            if stop := self._check_meta(force=True):
+                reason = stop
+                break
+            try:
+                socket = self._connect(self._url, min(10.0, max(0.5, deadline - self._monotonic())))
+            except Exception as error:  # noqa: BLE001 - any failure to connect is retried with backoff
+                logger.warning(
+                    "live relay: cannot connect",
+                    extra={"relay_id": self.relay_id, "leg": self.leg, "error": type(error).__name__},
+                )
+                if self._gave_up():
+                    reason = "gave_up"
+                    break
+                attempt += 1
+                self._sleep(min(self._backoff(attempt), max(0.0, deadline - self._monotonic())))
+                continue
+            attempt = 0
+            reason = self._relay(socket, deadline)
+            if reason != "dropped":
+                break
+            logger.warning(
+                "live relay: connection dropped", extra={"relay_id": self.relay_id, "leg": self.leg}
+            )
+        return self._finish(started, self._ended or reason)
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(
+            self._settings.backoff_max_seconds, self._settings.backoff_base_seconds * 2 ** (attempt - 1)
+        )
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _gave_up(self) -> bool:
+        meta = self._store.meta(self.relay_id)
+        if meta is None or meta.ended:
+            return False
+        heard = self._store.last_heard(self.relay_id) or meta.created_at
+        if (self._now() - heard).total_seconds() < self._settings.give_up_seconds:
+            return False
+        if self._store.end(self.relay_id, "gave_up", self._now()):
+            self._ended = "gave_up"
+            logger.error(
+                "live relay: no connection for too long; finalizing with what was received",
+                extra={"relay_id": self.relay_id, "give_up_seconds": self._settings.give_up_seconds},
+            )
+        return True
+
+    def _relay(self, socket: Socket, deadline: float) -> str:
+        opened = self._now()
+        self._store.claim_current_leg(self.relay_id, self.leg)
+        self._check_meta(force=True)
+        reason = "leg_deadline"
+        try:
+            while self._monotonic() < deadline:
+                try:
+                    text = socket.recv(timeout=min(self._settings.meta_refresh_seconds, 0.5))
+                except TimeoutError:
+                    text = None
+                except Exception:  # noqa: BLE001 - a closed or broken socket: reconnect
+                    reason = "dropped"
+                    break
+                if text is not None:
+                    self._handle(text)
+                if self._ended:
+                    reason = self._ended
+                    break
+                self._heartbeat()
+                if stop := self._check_meta():
+                    reason = stop
+                    break
+                if self._monotonic() >= self._piece_due:
+                    self._flush_piece()
+        finally:
+            try:
+                socket.close()
+            except Exception:  # noqa: BLE001 - closing a dead socket
+                logger.debug("live relay: close failed", extra={"relay_id": self.relay_id})
+            self._connections += 1
+            self._store.add_connection(
+                self.relay_id,
+                Connection(leg=self.leg, opened_at=opened, closed_at=self._now()),
+                self._connections,
+            )
+        return reason
+
+    def _heartbeat(self) -> None:
+        if (
+            self._current_leg == self.leg
+            and self._monotonic() - self._heartbeat_at >= self._settings.heartbeat_seconds
+        ):
+            self._heartbeat_at = self._monotonic()
+            self._store.heard(self.relay_id, self._now())
+
+    def _check_meta(self, *, force: bool = False) -> str | None:
+        """The relay's status, every ``meta_refresh_seconds``: why to stop, or None."""
+        if not force and self._monotonic() - self._meta_checked < self._settings.meta_refresh_seconds:
+            return None
+        self._meta_checked = self._monotonic()
+        meta = self._store.meta(self.relay_id)
+        if meta is None:
+            return "relay_ended"
+        self._current_leg = meta.current_leg
+        if meta.status == STOP_REQUESTED:
+            if self._store.end(self.relay_id, "stopped_by_operator", self._now()):
+                logger.info("live relay stopped by the operator", extra={"relay_id": self.relay_id})
+            self._ended = "stopped_by_operator"
+            return self._ended
+        if meta.ended:
+            self._ended = meta.end_reason or "relay_ended"
+            return self._ended
+        return None
+
+    # -- one message --------------------------------------------------------------------------------
+    def _handle(self, text: str | bytes) -> None:
+        received = self._now()
+        try:
+            message = parse_message(text)
+            lines = message.lines()
+        except MessageError as error:
+            self._tally.invalid += 1
+            logger.warning(
+                "live relay: message ignored",
+                extra={"relay_id": self.relay_id, "reason": str(error), "bytes": len(text)},
+            )
+            return
+        self._tally.messages += 1
+        self._tally.by_type[message.type] = self._tally.by_type.get(message.type, 0) + 1
+        if message.type == "ping":
+            return
+        if message.type == "start":
+            self._store.mark_started(self.relay_id, received)
+        for line in lines:
+            if self._store.add_line(self.relay_id, line, received_at=received, leg=self.leg):
+                self._tally.lines += 1
+                detail = self._detail("ts", line.to_json(), received)
+                if message.type == "connected":
+                    detail["replayed"] = True  # sent again on connect: this leg had missed it
+                self._publish("ts", detail)
+                self._buffer.append(
+                    json.dumps({**line.to_json(), "receivedAt": detail["receivedAt"]}).encode()
+                )
+        if message.type in ("ts", "connected"):
+            return
+        if message.terminal:
+            if self._store.end(self.relay_id, message.type, received):
+                self._publish(message.type, self._detail(message.type, message.data, received))
+                logger.info(
+                    "live relay: the bot ended the stream",
+                    extra={"relay_id": self.relay_id, "type": message.type},
+                )
+            self._ended = message.type
+            return
+        self._check_meta()
+        if self._current_leg != self.leg:
+            return  # a newer leg is connected and relays everything but lines now
+        if message.type in RECORDED_TYPES:
+            self._store.add_event(
+                self.relay_id,
+                leg=self.leg,
+                seq=self._tally.messages,
+                type_=message.type,
+                data=message.data if isinstance(message.data, dict) else {},
+                received_at=received,
+            )
+        self._publish(message.type, self._detail(message.type, message.data, received))
+
+    def _detail(self, type_: str, data: Any, received: datetime) -> dict[str, Any]:
+        return {
+            "relayId": self.relay_id,
+            **self._meeting,
+            "leg": self.leg,
+            "type": type_,
+            "receivedAt": received.isoformat(timespec="milliseconds"),
+            "data": data,
+        }
+
+    def _publish(self, type_: str, detail: dict[str, Any]) -> None:
+        for attempt in range(3):
+            try:
+                self._publisher.publish(type_, detail)
+                return
+            except PublishError as error:
+                if attempt == 2:
+                    # The fact is recorded (the archive has it); only the live copy is missing.
+                    logger.error(
+                        "live relay: not on the bus",
+                        extra={"relay_id": self.relay_id, "type": type_, "error": str(error)},
+                    )
+                    return
+                self._sleep(0.2 * (attempt + 1))
+
+    # -- pieces and the report ----------------------------------------------------------------------
+    def _flush_piece(self) -> None:
+        self._piece_due = self._monotonic() + self._settings.piece_seconds
+        if not self._buffer:
+            return
+        self._piece_count += 1
+        data = b"\n".join(self._buffer) + b"\n"
+        self._buffer = []
+        self._pieces.put_piece(f"{self.leg:05d}-{self._piece_count:05d}.jsonl", data)
+
+    def _finish(self, started: datetime, reason: str) -> LegReport:
+        self._flush_piece()
+        report = LegReport(
+            leg=self.leg,
+            started_at=started,
+            ended_at=self._now(),
+            reason=reason,
+            lines=self._tally.lines,
+            messages=self._tally.messages,
+        )
+        self._store.add_leg(self.relay_id, report)
+        logger.info(
+            "live relay leg ended",
+            extra={
+                "relay_id": self.relay_id,
+                "leg": self.leg,
+                "reason": reason,
+                "lines": self._tally.lines,
+                "messages": self._tally.messages,
+                "invalid": self._tally.invalid,
+                "by_type": self._tally.by_type,
+            },
+        )
+        return report
