@@ -15,7 +15,6 @@ from infra.nag import acknowledge
 from infra.settings import ArtifactRetention
 from shared.core.artifact_types import ARTIFACT_TYPE_TAG  # lifecycle rules per type filter on it
 from shared.session.listing import SESSION_INDEX
-from shared.session.store import PENDING_INDEX
 
 _STORAGE_CLASSES = {
     "STANDARD_IA": s3.StorageClass.INFREQUENT_ACCESS,
@@ -132,7 +131,9 @@ class ArchiveStorage(Construct):
             ),
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
-            # The operator CLI lists sessions by time from this index (shared.session.listing).
+            # One index: the operator CLI lists sessions by time from it (shared.session.listing), and
+            # the reconcile sweep finds overdue rebuilds in its rebuild#pending partition
+            # (shared.session.store). A stack update can add only one index to a table at a time.
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name=SESSION_INDEX.name,
@@ -143,14 +144,6 @@ class ArchiveStorage(Construct):
                         name=SESSION_INDEX.sort_key, type=dynamodb.AttributeType.STRING
                     ),
                     projection_type=dynamodb.ProjectionType.ALL,
-                ),
-                dynamodb.GlobalSecondaryIndexPropsV2(
-                    index_name=PENDING_INDEX,
-                    partition_key=dynamodb.Attribute(
-                        name="pending_shard", type=dynamodb.AttributeType.STRING
-                    ),
-                    sort_key=dynamodb.Attribute(name="pending_at", type=dynamodb.AttributeType.NUMBER),
-                    projection_type=dynamodb.ProjectionType.KEYS_ONLY,
                 ),
             ],
         )

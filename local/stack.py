@@ -36,7 +36,6 @@ from shared.fanout.routing import (
     ConsumerRoute,
 )
 from shared.session.listing import SESSION_INDEX
-from shared.session.store import PENDING_INDEX
 
 log = logging.getLogger("meeting_vault.local")
 
@@ -322,8 +321,6 @@ def provision_resources(
             {"AttributeName": "sk", "AttributeType": "S"},
             {"AttributeName": SESSION_INDEX.partition_key, "AttributeType": "S"},
             {"AttributeName": SESSION_INDEX.sort_key, "AttributeType": "S"},
-            {"AttributeName": "pending_shard", "AttributeType": "S"},
-            {"AttributeName": "pending_at", "AttributeType": "N"},
         ],
         GlobalSecondaryIndexes=[  # the same index as the CDK table (shared.session.listing)
             {
@@ -333,14 +330,6 @@ def provision_resources(
                     {"AttributeName": SESSION_INDEX.sort_key, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": PENDING_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "pending_shard", "KeyType": "HASH"},
-                    {"AttributeName": "pending_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
             },
         ],
         BillingMode="PAY_PER_REQUEST",

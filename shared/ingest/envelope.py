@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.ingest.events import parse_event
 from shared.ingest.fields import EVENT_SOURCE as EVENT_SOURCE
-from shared.ingest.fields import MAX_JSON_DEPTH, UNPARSED_DETAIL_TYPE
+from shared.ingest.fields import MAX_JSON_DEPTH, UNPARSED_DETAIL_TYPE, nested_deeper_than
 
 _DETAIL_TYPE_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -104,7 +104,7 @@ def with_body(detail: WebhookDetail, raw: bytes) -> WebhookDetail:
         payload = json.loads(raw)
     except (ValueError, RecursionError):
         payload = None
-    if payload is not None and _nested_deeper_than(payload, MAX_JSON_DEPTH):
+    if payload is not None and nested_deeper_than(payload, MAX_JSON_DEPTH):
         payload = None
     return detail.model_copy(update={"body": RawBody.of(raw), "payload": payload, "body_ref": None})
 
@@ -138,7 +138,7 @@ def build_detail(
         parse_error = f"body is not JSON we can keep: nested deeper than {MAX_JSON_DEPTH} levels"
     if parse_error is None and _ESCAPED_SURROGATE.search(body) and not _encodable(payload):
         payload, parse_error = None, "body is not JSON we can keep: it escapes a lone UTF-16 surrogate"
-    if parse_error is None and _nested_deeper_than(payload, MAX_JSON_DEPTH):
+    if parse_error is None and nested_deeper_than(payload, MAX_JSON_DEPTH):
         # Carried as raw bytes only: the parsed copy could not be serialized onto the bus.
         payload, parse_error = (
             None,
@@ -184,19 +184,6 @@ def _encodable(document: Any) -> bool:
     except (UnicodeEncodeError, RecursionError):
         return False
     return True
-
-
-def _nested_deeper_than(document: Any, limit: int) -> bool:
-    """True when arrays/objects nest more than ``limit`` levels (webhook bodies nest about 4)."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth > limit:
-                return True
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 def _summarize(exc: Exception) -> str:

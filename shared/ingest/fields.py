@@ -26,6 +26,20 @@ UNPARSED_DETAIL_TYPE = "webhook.unparsed"
 # (json, pydantic) give up somewhere past a few hundred levels, and no webhook nests past 5.
 MAX_JSON_DEPTH = 64
 
+
+def nested_deeper_than(document: Any, limit: int) -> bool:
+    """True when arrays/objects nest more than ``limit`` levels (webhook bodies nest about 4)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
 # What RealtimeKit writes: ``2026-06-03T10:00:00.000Z``, Dyte's ``2022-12-13 07:08:39.051621Z``.
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})?")
 _DIGITS = re.compile(r"0|[1-9][0-9]{0,17}")

@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from shared.ingest.fields import MAX_JSON_DEPTH, UNPARSED_DETAIL_TYPE, app_ids_in, read_fields
+from shared.ingest.fields import (
+    MAX_JSON_DEPTH,
+    UNPARSED_DETAIL_TYPE,
+    app_ids_in,
+    nested_deeper_than,
+    read_fields,
+)
 
 _DETAIL_TYPE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 
@@ -34,19 +40,6 @@ def raw_body(body: bytes) -> dict[str, str]:
         return {"encoding": "utf-8", "data": body.decode("utf-8")}
     except UnicodeDecodeError:
         return {"encoding": "base64", "data": base64.b64encode(body).decode()}
-
-
-def nested_deeper_than(document: Any, limit: int) -> bool:
-    """True when arrays/objects nest more than ``limit`` levels (webhook bodies nest about 4)."""
-    stack: list[tuple[Any, int]] = [(document, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            if depth > limit:
-                return True
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
 
 
 @dataclass

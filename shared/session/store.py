@@ -11,8 +11,9 @@ deletes everything else: whatever arrives for the session afterwards is not arch
 
 The ``version`` item also carries the rebuild state (``shared.session.rebuild``): ``pending_at`` (epoch
 seconds of the oldest change no rebuild has covered yet; absent when the files are current, and
-then ``pending_shard`` is absent too, which keeps the session out of the sparse
-``PENDING_INDEX``), ``built_v`` and ``built_at`` (the record version the files were last rebuilt
+then the item carries no ``listPk``/``listKey`` either; while it is set, they place the item in the
+``rebuild#pending`` partition of the table's one index, keyed by that time, so the sweep finds overdue
+rebuilds with a query), ``built_v`` and ``built_at`` (the record version the files were last rebuilt
 from, and when). The ``rebuild`` item keeps the SHA-256 of each derived file as last written."""
 
 from __future__ import annotations
@@ -45,10 +46,17 @@ from shared.session.model import ArtifactRecord, SeenEvent, SessionFacts
 ERASED_SK = "erased"
 _BATCH_WRITE = 25  # DynamoDB BatchWriteItem limit
 
-# A sparse global secondary index over the version items of sessions with a rebuild pending: the
-# reconcile sweep finds the ones older than the window without scanning the table.
-PENDING_INDEX = "pending-rebuilds"
-PENDING_SHARD = "pending"
+# The version items of sessions with a rebuild pending sit in one partition of the listing index,
+# keyed by when the change came: the reconcile sweep finds the ones older than the window without
+# scanning the table. One index for the table, not two: a CloudFormation update can add only one
+# global secondary index to a table at a time, and every extra index is another copy of the writes.
+PENDING_INDEX = SESSION_INDEX.name
+PENDING_PARTITION = "rebuild#pending"
+
+
+def pending_key(moment: float) -> str:
+    """Epoch seconds as fixed-width text, so text order is time order in the index."""
+    return f"{moment:020.6f}"
 
 
 @dataclass(frozen=True)
@@ -144,11 +152,16 @@ class SessionStore:
         response = self.client.update_item(
             TableName=self.table_name,
             Key=self._version_key(meeting_id, session_id),
-            UpdateExpression="ADD v :one SET pending_at = if_not_exists(pending_at, :now), pending_shard = :shard",
+            UpdateExpression=(
+                "ADD v :one SET pending_at = if_not_exists(pending_at, :now), #pk = :part,"
+                " #key = if_not_exists(#key, :key)"
+            ),
+            ExpressionAttributeNames={"#pk": SESSION_INDEX.partition_key, "#key": SESSION_INDEX.sort_key},
             ExpressionAttributeValues={
                 ":one": {"N": "1"},
                 ":now": {"N": repr(now)},
-                ":shard": {"S": PENDING_SHARD},
+                ":part": {"S": PENDING_PARTITION},
+                ":key": {"S": pending_key(now)},
             },
             ReturnValues="ALL_OLD",  # the small version item, as it was
         )
@@ -160,8 +173,13 @@ class SessionStore:
         self.client.update_item(
             TableName=self.table_name,
             Key=self._version_key(meeting_id, session_id),
-            UpdateExpression="SET pending_at = :now, pending_shard = :shard",
-            ExpressionAttributeValues={":now": {"N": repr(now)}, ":shard": {"S": PENDING_SHARD}},
+            UpdateExpression="SET pending_at = :now, #pk = :part, #key = :key",
+            ExpressionAttributeNames={"#pk": SESSION_INDEX.partition_key, "#key": SESSION_INDEX.sort_key},
+            ExpressionAttributeValues={
+                ":now": {"N": repr(now)},
+                ":part": {"S": PENDING_PARTITION},
+                ":key": {"S": pending_key(now)},
+            },
         )
 
     def save_written(self, meeting_id: str, session_id: str, written: dict[str, str]) -> None:
@@ -181,8 +199,9 @@ class SessionStore:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=self._version_key(meeting_id, session_id),
-                UpdateExpression="SET built_v = :v, built_at = :at REMOVE pending_at, pending_shard",
+                UpdateExpression="SET built_v = :v, built_at = :at REMOVE pending_at, #pk, #key",
                 ConditionExpression="v = :v",
+                ExpressionAttributeNames={"#pk": SESSION_INDEX.partition_key, "#key": SESSION_INDEX.sort_key},
                 ExpressionAttributeValues={":v": {"N": str(version)}, ":at": {"S": built_at}},
             )
         except self.client.exceptions.ConditionalCheckFailedException:
@@ -215,8 +234,12 @@ class SessionStore:
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": PENDING_INDEX,
-            "KeyConditionExpression": "pending_shard = :shard AND pending_at < :cutoff",
-            "ExpressionAttributeValues": {":shard": {"S": PENDING_SHARD}, ":cutoff": {"N": repr(older_than)}},
+            "KeyConditionExpression": "#pk = :part AND #key < :cutoff",
+            "ExpressionAttributeNames": {"#pk": SESSION_INDEX.partition_key, "#key": SESSION_INDEX.sort_key},
+            "ExpressionAttributeValues": {
+                ":part": {"S": PENDING_PARTITION},
+                ":cutoff": {"S": pending_key(older_than)},
+            },
         }
         while len(found) < limit:
             page = self.client.query(**kwargs)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from shared.fanout.routing import REBUILD_WINDOW_DEFAULT_SECONDS, REBUILDS, ROUTES
+from shared.session.listing import SESSION_INDEX
 from shared.session.store import PENDING_INDEX
 from tests.infra.conftest import Synthesized
 from tests.infra.test_stack import (
@@ -90,17 +91,18 @@ def test_reconcile_may_ask_for_rebuilds_and_query_the_pending_index(synthesized:
     }
 
 
-def test_sessions_table_has_the_sparse_pending_index(synthesized: Synthesized) -> None:
+def test_sessions_table_keeps_one_index_for_listing_and_pending_rebuilds(synthesized: Synthesized) -> None:
+    # A CloudFormation update adds at most one global secondary index to a table: the pending
+    # rebuilds share the listing index (a partition of their own) rather than add a second one.
     table = synthesized.resources[synthesized.logical_id(synthesized.stack.storage.sessions_table)][
         "Properties"
     ]
     [index] = table["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == PENDING_INDEX
+    assert index["IndexName"] == PENDING_INDEX == SESSION_INDEX.name
     assert index["KeySchema"] == [
-        {"AttributeName": "pending_shard", "KeyType": "HASH"},
-        {"AttributeName": "pending_at", "KeyType": "RANGE"},
+        {"AttributeName": SESSION_INDEX.partition_key, "KeyType": "HASH"},
+        {"AttributeName": SESSION_INDEX.sort_key, "KeyType": "RANGE"},
     ]
-    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
 
 
 def test_rebuild_window_comes_from_context(synthesized_with_options: Synthesized) -> None:

@@ -401,14 +401,6 @@ def test_sessions_table_has_the_listing_index_the_cli_and_local_mode_use(synthes
             ],
             "Projection": {"ProjectionType": "ALL"},
         },
-        {  # sessions whose rebuild is pending (shared.session.store), for the sweep
-            "IndexName": "pending-rebuilds",
-            "KeySchema": [
-                {"AttributeName": "pending_shard", "KeyType": "HASH"},
-                {"AttributeName": "pending_at", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-        },
     ]
     defined = {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
     assert defined[SESSION_INDEX.partition_key] == "S"
