@@ -8,7 +8,13 @@ import json
 from typing import Any
 
 from shared.archive.keys import session_prefix
-from shared.session.model import CHAT_SOURCE, TRANSCRIPT_SOURCE, archived_source, build_outputs
+from shared.session.model import (
+    CHAT_SOURCE,
+    SUMMARY_SOURCE,
+    TRANSCRIPT_SOURCE,
+    archived_source,
+    build_outputs,
+)
 from shared.session.store import SessionStore
 
 
@@ -25,7 +31,7 @@ def reference_files(
     """Every derived file of the session, by full key, as the builder renders the stored record."""
     facts, _ = SessionStore(table, ddb).load(meeting_id, session_id)
     sources = {}
-    for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE):
+    for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE, SUMMARY_SOURCE):  # what the recorder reads
         record = archived_source(facts, name)
         if record is not None and record.key:
             sources[name] = s3.get_object(Bucket=bucket, Key=record.key)["Body"].read()
