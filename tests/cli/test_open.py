@@ -62,4 +62,4 @@ def test_open_refuses_a_bad_expiry_and_an_unknown_session(archived: Env) -> None
     assert archived.run("open", MEETING.session_id, "--expires", "700000").exit_code == 2
     result = archived.run("open", "no-such-session")
     assert result.exit_code != 0
-    assert "not in the archive" in result.output
+    assert "session no-such-session is not in the sessions index" in result.output

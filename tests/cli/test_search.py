@@ -31,7 +31,8 @@ def test_the_pipeline_writes_one_row_per_utterance(archived: Env) -> None:
     s3 = archived.stack.client("s3")
     body = s3.get_object(Bucket=archived.stack.names.bucket, Key=INDEX_KEY)["Body"].read()
     rows = [json.loads(line) for line in body.decode().splitlines()]
-    assert [row["start_s"] for row in rows] == [1.2, 5.4, 11.8, 17.25, 22.9, 31.4, 38.6]
+    # Seconds from the recording's start (it began 2 s into the session: the first words precede it).
+    assert [row["start_s"] for row in rows] == [-0.8, 3.4, 9.8, 15.25, 20.9, 29.4, 36.6]
     assert {row["session_id"] for row in rows} == {MEETING.session_id}
     assert rows[0]["speaker"] == "Alice Ng"
 
@@ -41,7 +42,7 @@ def test_duckdb_over_the_bucket(archived: Env, tmp_path: Path) -> None:
     copied = copy_index(s3, archived.stack.names.bucket, tmp_path, since=None)
     assert copied > 0
     hits = duckdb_search(tmp_path, SearchQuery("numbers"))
-    assert [(h.speaker, h.start_s) for h in hits] == [("José Müller", 5.4), ("Alice Ng", 17.25)]
+    assert [(h.speaker, h.start_s) for h in hits] == [("José Müller", 3.4), ("Alice Ng", 15.25)]
     assert copy_index(s3, archived.stack.names.bucket, tmp_path / "later", since=date(2026, 6, 4)) == 0
 
 
