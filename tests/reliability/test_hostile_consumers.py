@@ -24,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from local.sample_meeting import SAMPLE_APP_ID
 from shared.archive.keys import is_safe_id
 from tests.conftest import EVENTS_DIR
 from tests.reliability.harness import Pipeline, Servers, running_pipeline
@@ -249,11 +250,12 @@ def test_malformed_transcripts_and_chat_are_kept_and_failed_never_retried(
                 "meetingId": meeting,
                 "sessionId": session,
                 "chatDownloadUrl": url,
+                "organizationId": SAMPLE_APP_ID,  # ours: an unnamed app would be checked over REST
             }
         else:
             body = {
                 "event": "meeting.transcript",
-                "meeting": {"id": meeting, "sessionId": session},
+                "meeting": {"id": meeting, "sessionId": session, "organizedBy": {"id": SAMPLE_APP_ID}},
                 "transcriptDownloadUrl": url,
             }
         raw = json.dumps(body).encode()
