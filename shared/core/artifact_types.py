@@ -11,6 +11,7 @@ import re
 
 MEETINGS_PREFIX = "meetings"  # = shared.archive.keys.MEETINGS_PREFIX (tests/unit/test_keys.py)
 UNATTRIBUTED_PREFIX = "unattributed"  # = shared.archive.keys.UNATTRIBUTED_PREFIX
+SEARCH_INDEX_PREFIX = "index/utterances/"  # = shared.search.index.INDEX_PREFIX
 
 
 ARTIFACT_TYPE_TAG = "artifact-type"
@@ -22,6 +23,9 @@ def artifact_type_of(key: str) -> str | None:
     """The artifact type of an archive key (``docs/archive.md``'s layout); None for keys outside it."""
     if key.startswith(f"{UNATTRIBUTED_PREFIX}/events/"):
         return "event"
+    if key.startswith(SEARCH_INDEX_PREFIX):
+        # The search index's rows hold the transcript's words: they are kept as long as transcripts.
+        return "transcript"
     if not key.startswith(f"{MEETINGS_PREFIX}/"):
         return None
     parts = key.split("/")

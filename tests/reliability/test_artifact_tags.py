@@ -37,3 +37,14 @@ def test_every_archived_object_is_tagged_with_its_artifact_type(servers: Servers
     assert {found[ARTIFACT_TYPE_TAG] for found in tags.values()} == set(ARTIFACT_TYPES)
     recording = next(k for k, found in tags.items() if found[ARTIFACT_TYPE_TAG] == "recording")
     assert "sha256" in tags[recording]
+
+
+def test_layout_prefixes_match_the_modules_that_write_them() -> None:
+    from shared.archive.keys import MEETINGS_PREFIX, UNATTRIBUTED_PREFIX
+    from shared.core import artifact_types
+    from shared.search.index import INDEX_PREFIX
+
+    assert artifact_types.MEETINGS_PREFIX == MEETINGS_PREFIX
+    assert artifact_types.UNATTRIBUTED_PREFIX == UNATTRIBUTED_PREFIX
+    assert artifact_types.SEARCH_INDEX_PREFIX == INDEX_PREFIX
+    assert artifact_type_of(f"{INDEX_PREFIX}date=2026-06-03/s-1.jsonl") == "transcript"
