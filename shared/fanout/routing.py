@@ -177,7 +177,9 @@ REBUILDS = ConsumerRoute(
     handler_module="functions.rebuilds.handler",
     event_pattern={},  # fed by the session recorder (SQS SendMessage), not by a bus rule
     timeout_seconds=120,
-    memory_mb=512,
+    # A transcript and a chat export both at the parse limits rebuild into every file (page and
+    # search rows included) at a 479 MiB peak: tests/unit/test_parse_limits.py keeps it under 3/4.
+    memory_mb=1024,
     batch_size=10,
 )
 REBUILD_WINDOW_DEFAULT_SECONDS = 30  # deployed: at most one rebuild per session per 30 s

@@ -11,11 +11,11 @@ byte limit: the per-byte cost)."""
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 
 from shared.normalize.errors import MAX_SOURCE_BYTES, MAX_SOURCE_ENTRIES
+from tests.support.peak_rss import peak_rss_mib
 
 
 def _fill(prefix: bytes, rows: int, budget: int, suffix: bytes = b"") -> bytes:
@@ -77,7 +77,7 @@ def main(shape: str) -> dict[str, object]:
     from tests.support.rejoin_storm import function_baseline
 
     function_baseline()
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    baseline = peak_rss_mib()
     transcript, chat = sources(shape)
     assert len(transcript) <= MAX_SOURCE_BYTES
     assert len(chat) <= MAX_SOURCE_BYTES
@@ -90,7 +90,7 @@ def main(shape: str) -> dict[str, object]:
         "derived_files": sorted(outputs.files),
         "cpu_seconds": round(cpu, 3),
         "baseline_rss_mib": baseline,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 

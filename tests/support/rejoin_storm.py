@@ -9,10 +9,11 @@ rejoin); the facts are what the session store loads (every webhook body, parsed)
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+
+from tests.support.peak_rss import peak_rss_mib
 
 MEETING = "bbb0f2a4-5c3e-4d7a-9a51-6d2e8f1c0a11"
 SESSION = "5e55a0d1-7f42-4b6c-8e0a-3c9d2b7e4f10"
@@ -64,7 +65,7 @@ def main(pairs: int) -> dict[str, object]:
     from shared.session.model import SeenEvent, SessionFacts, build_outputs
 
     function_baseline()
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    baseline = peak_rss_mib()
 
     bodies = [json.dumps(p).encode() for p in storm_payloads(pairs)]
     facts = SessionFacts(meeting_id=MEETING, session_id=SESSION)
@@ -80,7 +81,7 @@ def main(pairs: int) -> dict[str, object]:
         "sizes": {path: len(data) for path, (data, _) in outputs.files.items()},
         "cpu_seconds": round(cpu, 3),
         "baseline_rss_mib": baseline,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 

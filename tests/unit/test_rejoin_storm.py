@@ -1,5 +1,5 @@
 """Repeated rejoins: every derived file grows linearly with the number of joins and leaves, and
-10,000 join/leave pairs are rebuilt within the sessions function's memory and CPU.
+10,000 join/leave pairs are rebuilt within the rebuild function's memory and CPU.
 
 Each run is a process of its own (``tests.support.rejoin_storm``), so its peak RSS is the
 rebuild's plus what a cold sessions function holds (handler, boto3 clients). Before the fix each
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from shared.fanout.routing import SESSIONS
+from shared.fanout.routing import REBUILDS
 from tests.support.figures import record_note
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,17 +44,17 @@ def test_derived_files_grow_linearly_with_rejoins() -> None:
         assert size <= 4.5 * small["sizes"][path], (path, small["sizes"][path], size)
 
 
-def test_ten_thousand_join_leave_pairs_fit_the_sessions_function(
+def test_ten_thousand_join_leave_pairs_fit_the_rebuild_function(
     record_property: Callable[[str, object], None],
 ) -> None:
     result = storm(10_000)
-    assert result["peak_rss_mib"] <= MEMORY_MARGIN * SESSIONS.memory_mb, result
+    assert result["peak_rss_mib"] <= MEMORY_MARGIN * REBUILDS.memory_mb, result
     assert result["cpu_seconds"] < CPU_SECONDS, result
     sizes = result["sizes"]
     record_note(
         record_property,
         "rejoin storm",
         f"10,000 join/leave pairs: participant_events.json {sizes['participant_events.json'] / 2**20:.1f} MiB, "
-        f"peak RSS {result['peak_rss_mib']} MiB of {SESSIONS.memory_mb} MB, "
+        f"peak RSS {result['peak_rss_mib']} MiB of {REBUILDS.memory_mb} MB, "
         f"{result['cpu_seconds']:.1f} s CPU for one rebuild",
     )
