@@ -21,6 +21,7 @@ from shared.fanout.routing import (
     INGEST_DEFAULT_RESERVED_CONCURRENCY,
     INGEST_TIMEOUT_SECONDS,
     QUEUE_RETENTION_DAYS,
+    REBUILDS,
     RECONCILE,
     ROUTES,
 )
@@ -56,11 +57,11 @@ def test_each_sqs_event_source_has_a_maximum_concurrency(
     synthesized: Synthesized, production: Synthesized
 ) -> None:
     for variant, expected in (
-        (synthesized, {r.name: r.max_concurrency for r in (*ROUTES, RECONCILE)}),
-        (production, {r.name: r.max_concurrency for r in (*ROUTES, RECONCILE)} | {"recordings": 3}),
+        (synthesized, {r.name: r.max_concurrency for r in (*ROUTES, REBUILDS, RECONCILE)}),
+        (production, {r.name: r.max_concurrency for r in (*ROUTES, REBUILDS, RECONCILE)} | {"recordings": 3}),
     ):
         stack = variant.stack
-        consumers = [*stack.workers.consumers.values(), stack.reconcile.consumer]
+        consumers = [*stack.workers.consumers.values(), stack.rebuilds, stack.reconcile.consumer]
         by_queue = {variant.logical_id(c.queue): c.route.name for c in consumers}
         found = {}
         for mapping in of_type(variant, "AWS::Lambda::EventSourceMapping").values():

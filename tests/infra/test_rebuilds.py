@@ -55,10 +55,11 @@ def test_rebuild_function_reads_its_queue_and_knows_the_window(synthesized: Synt
     env = env_of(synthesized, rebuilds.function)
     assert env["REBUILD_WINDOW_SECONDS"] == str(REBUILD_WINDOW_DEFAULT_SECONDS)
     assert env["REBUILD_QUEUE_URL"] == {"Ref": synthesized.logical_id(rebuilds.queue)}
+    assert "EVENT_BUS_NAME" in env  # it announces session.archived once the files settle
     statements = policy_statements_of_role(synthesized, role_logical_id(synthesized, rebuilds.function))
     assert {
         "s3:PutObject",
-        "s3:GetObject*",
+        "s3:GetObject",
         "dynamodb:Query",
         "dynamodb:UpdateItem",
         "sqs:SendMessage",
