@@ -62,6 +62,18 @@ def main() -> None:
     "another app id. Without it a differing app id is refused (403).",
 )
 @click.option("--verbose", is_flag=True, help="Show the functions' INFO logs.")
+@click.option(
+    "--bot-token",
+    envvar="MEETING_VAULT_BOT_TOKEN",
+    metavar="TOKEN",
+    help="Query token of /webhooks/meeting-bot (?token=...). Default: generated and printed.",
+)
+@click.option(
+    "--bot-secret",
+    envvar="MEETING_VAULT_BOT_SECRET",
+    metavar="whsec_...",
+    help="Signing secret of /webhooks/meeting-bot (webhook-signature). Default: generated and printed.",
+)
 def dev(
     port: int,
     aws_port: int,
@@ -70,6 +82,8 @@ def dev(
     app_ids: tuple[str, ...],
     api_base_url: str | None,
     verbose: bool,
+    bot_token: str | None,
+    bot_secret: str | None,
 ) -> None:
     """Run the whole pipeline locally until Ctrl-C (moto plays AWS)."""
     from local.dev import run_dev
@@ -83,6 +97,8 @@ def dev(
         api_base_url=api_base_url,
         verbose=verbose,
         echo=click.echo,
+        bot_token=bot_token,
+        bot_secret=bot_secret,
     )
 
 
@@ -346,6 +362,18 @@ def open_(target: TargetFactory, session: str, expires: int, archive_url: str | 
     help="PEM key that signs webhook replays. Default: the local dev key in .meeting-vault/.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be replayed; send nothing.")
+@click.option(
+    "--bot-recording",
+    type=click.Path(exists=True, path_type=Path),
+    help="A recorded meeting-bot session (.jsonl, or a folder of .json bodies) to POST to the bot endpoint.",
+)
+@click.option(
+    "--bot-url",
+    metavar="URL",
+    help="The bot endpoint (default: the webhook URL's API, /webhooks/meeting-bot).",
+)
+@click.option("--bot-token", envvar="MEETING_VAULT_BOT_TOKEN", metavar="TOKEN", help="Send ?token=TOKEN.")
+@click.option("--bot-secret", envvar="MEETING_VAULT_BOT_SECRET", metavar="whsec_...", help="Sign each body.")
 def replay(
     target: TargetFactory,
     sessions_: tuple[str, ...],
@@ -356,8 +384,27 @@ def replay(
     via: str | None,
     private_key_file: Path | None,
     dry_run: bool,
+    bot_recording: Path | None,
+    bot_url: str | None,
+    bot_token: str | None,
+    bot_secret: str | None,
 ) -> None:
     """Send archived raw events (or JSON files) through the pipeline again, e.g. after a fix."""
+    if bot_recording is not None:
+        from cli.replay_bot import replay_bot_recording
+
+        bot = replay_bot_recording(
+            target(),
+            bot_recording,
+            url=bot_url,
+            token=bot_token,
+            secret=bot_secret,
+            dry_run=dry_run,
+            echo=click.echo,
+        )
+        if bot.failed:
+            sys.exit(1)
+        return
     from cli.replay import replay_command
 
     result = replay_command(

@@ -224,6 +224,12 @@ class DeploySettings(BaseModel):
         route = RECONCILE if route_name == RECONCILE.name else ROUTES_BY_NAME[route_name]
         return self.max_concurrency.get(route_name, route.max_concurrency)
 
+    # Meeting-bot source (docs/meeting-bot.md): WAV assembly after this much audio silence, one
+    # video frame per participant per this many seconds (0: none), partial transcripts kept or not.
+    bot_audio_quiet_seconds: int = Field(default=600, alias="botAudioQuietSeconds", ge=60, le=24 * 3600)
+    bot_frame_interval_seconds: float = Field(default=10.0, alias="botFrameIntervalSeconds", ge=0)
+    bot_keep_partial_transcripts: bool = Field(default=False, alias="botKeepPartialTranscripts")
+
     @field_validator("download_host_allowlist", mode="before")
     @classmethod
     def _split_hosts(cls, value: Any) -> Any:

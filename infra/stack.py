@@ -26,6 +26,7 @@ from infra.ingest_api import IngestApi
 from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
 from infra.live_relay import LiveRelay
+from infra.meeting_bot import MeetingBotEndpoint
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.notifications import SessionArchivedTopic
@@ -37,7 +38,7 @@ from infra.tagging import tag_everything
 from infra.waf import WebhookFirewall
 from infra.workers import ConsumerWorker, Workers
 from shared.archive.keys import RAW_EVENT_KEY_PATTERNS
-from shared.fanout.routing import REBUILDS, ROUTES, SESSIONS, TRANSCRIPTS
+from shared.fanout.routing import BOT_AUDIO, BOT_EVENTS, REBUILDS, ROUTES, SESSIONS, TRANSCRIPTS
 from shared.ingest.settings import REALTIMEKIT_API_BASE_URL
 from shared.session.store import PENDING_INDEX
 
@@ -124,6 +125,16 @@ class MeetingVaultStack(Stack):
             encryption_key=self.storage.archive_key,
         )
         self.rebuilds.function.add_environment("REBUILD_QUEUE_URL", self.rebuilds.queue.queue_url)
+        self.meeting_bot = MeetingBotEndpoint(
+            self,
+            "MeetingBot",
+            api=self.ingest.api,
+            bus=self.events.bus,
+            archive_bucket=self.storage.archive_bucket,
+            packaging=packaging,
+            frame_interval_seconds=settings.bot_frame_interval_seconds,
+            log_level=settings.log_level,
+        )
         self.workers = Workers(
             self,
             "Workers",
@@ -235,6 +246,12 @@ class MeetingVaultStack(Stack):
         }
         if route_name == SESSIONS.name:
             return environment
+        if route_name in (BOT_EVENTS.name, BOT_AUDIO.name):
+            return {
+                **environment,
+                "BOT_AUDIO_QUIET_SECONDS": str(settings.bot_audio_quiet_seconds),
+                "BOT_KEEP_PARTIAL_TRANSCRIPTS": "true" if settings.bot_keep_partial_transcripts else "false",
+            }
         return {
             **environment,
             "IDEMPOTENCY_TABLE": storage.idempotency_table.table_name,
@@ -295,6 +312,16 @@ class MeetingVaultStack(Stack):
         self.api_token_secret.grant_read(self.ingest.function)
         for pattern in RAW_EVENT_KEY_PATTERNS:
             storage.archive_bucket.grant_put(self.ingest.function, pattern)
+        # The bot endpoint publishes, reads its credentials, and writes raw media and raw bodies.
+        bot_ingest = self.meeting_bot.function
+        self.events.bus.grant_put_events_to(bot_ingest)
+        self.meeting_bot.credentials.grant_read(bot_ingest)
+        storage.archive_bucket.grant_put(bot_ingest, "meetings/*")
+        storage.archive_bucket.grant_put(bot_ingest, "unattributed/*")
+        # The bot audio consumer's quiet-period timers are delayed messages to its own queue.
+        audio = self.workers.consumers[BOT_AUDIO.name]
+        audio.function.add_environment("BOT_AUDIO_QUEUE_URL", audio.queue.queue_url)
+        audio.queue.grant_send_messages(audio.function)
         for name, consumer in self.workers.consumers.items():
             function = consumer.function
             # Only the consumers that download through shared.archive.transfer ever delete (an
@@ -304,7 +331,7 @@ class MeetingVaultStack(Stack):
             grant_key_use(function, key)
             self.events.bus.grant_put_events_to(function)  # session.archived
             self.rebuilds.queue.grant_send_messages(function)
-            if name == SESSIONS.name:
+            if name in (SESSIONS.name, BOT_EVENTS.name, BOT_AUDIO.name):
                 continue
             grant_table(function, storage.idempotency_table, IDEMPOTENCY_ACTIONS)
             self.api_token_secret.grant_read(function)
@@ -342,6 +369,7 @@ class MeetingVaultStack(Stack):
     def _acknowledge_function_role_findings(self) -> None:
         functions = [
             self.ingest.function,
+            self.meeting_bot.function,
             *(c.function for c in self.workers.consumers.values()),
             self.rebuilds.function,
             self.reconcile.function,
@@ -394,10 +422,32 @@ class MeetingVaultStack(Stack):
             acknowledge(
                 role,
                 "IAM5",
-                "CDK's grants on the sessions table cover its indexes; its one index is the sparse "
-                "list of sessions with a rebuild pending, which only the reconcile sweep queries.",
+                "CDK's grants on the sessions table cover its indexes; its one index lists sessions by "
+                "time and, in its rebuild#pending partition, the sessions whose rebuild is pending.",
                 findings=[f"Resource::<{table_arn}.Arn>/index/*"],
             )
+            if function is self.meeting_bot.function:
+                acknowledge(
+                    role,
+                    "IAM5",
+                    "The bot endpoint writes chunk, frame and raw-body objects under the archive's "
+                    "meetings/ and unattributed/ prefixes, keyed by meeting and recording ids unknown "
+                    "in advance; the action wildcard is CDK's grant_put set (Abort* cleans up uploads).",
+                    findings=[
+                        f"Resource::<{bucket_logical_id}.Arn>/meetings/*",
+                        f"Resource::<{bucket_logical_id}.Arn>/unattributed/*",
+                        "Action::s3:Abort*",
+                    ],
+                )
+                if self.storage.archive_key is not None:
+                    acknowledge(
+                        role,
+                        "IAM5",
+                        "CDK's bucket grants add these KMS action families on the archive bucket's "
+                        "own key only, which SSE-KMS puts need.",
+                        findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
+                    )
+                continue
             if function is self.reconcile.function:
                 if self.storage.archive_key is not None:
                     acknowledge(
@@ -437,6 +487,14 @@ class MeetingVaultStack(Stack):
         storage = self.storage
         outputs: dict[str, tuple[str, str]] = {
             "WebhookUrl": (self.ingest.webhook_url, "Give this URL to RealtimeKit (POST /webhooks)"),
+            "BotWebhookUrl": (
+                self.meeting_bot.url,
+                "Meeting-bot real-time endpoint (add ?token=<token from BotCredentialsSecretArn>)",
+            ),
+            "BotCredentialsSecretArn": (
+                self.meeting_bot.credentials.secret_arn,
+                "Meeting-bot token and secrets",
+            ),
             "ArchiveBucketName": (storage.archive_bucket.bucket_name, "The archive"),
             "AccessLogBucketName": (storage.access_log_bucket.bucket_name, "S3 server access logs"),
             "SessionsTableName": (storage.sessions_table.table_name, "Session records"),

@@ -48,8 +48,17 @@ def proxy_event(
 
 
 class LocalApiGateway:
-    def __init__(self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        routes: dict[str, tuple[str, Handler]] | None = None,
+    ) -> None:
         self._handler = handler
+        # Other resources of the same API: path -> (function name, handler), e.g. the bot endpoint.
+        self._routes = dict(routes or {})
         gateway = self
 
         class _RequestHandler(BaseHTTPRequestHandler):
@@ -93,8 +102,9 @@ class LocalApiGateway:
         return f"http://{host!s}:{port}"
 
     def call(self, event: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+        function_name, handler = self._routes.get(str(event.get("path")), ("ingest", self._handler))
         try:
-            result = invoke(self._handler, event, function_name="ingest", timeout_seconds=10)
+            result = invoke(handler, event, function_name=function_name, timeout_seconds=10)
         except Exception:  # noqa: BLE001 - API Gateway answers 502 when the integration fails
             return 502, {"content-type": "application/json"}, b'{"message":"Internal server error"}'
         headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}

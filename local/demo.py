@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.relay_demo import play_live_meeting
+from local.sample_bot_meeting import SampleBotMeeting, encode, post, signed_headers
 from local.sample_meeting import SAMPLE_APP_ID, SampleMeeting
 from local.signing import WebhookSigner
 from local.stack import LocalSettings, LocalStack
@@ -24,6 +25,42 @@ class DemoReport:
     dead_letters: dict[str, int] = field(default_factory=dict)
     rest: StandinRestState | None = None
     live_lines: int = 0
+    session_folders: list[str] = field(default_factory=list)
+
+
+# The demo's bot session assembles its audio after this much quiet (deployed default: 10 minutes).
+DEMO_BOT_QUIET_SECONDS = 2
+DEMO_BOT_SECRET = "whsec_ZGVtby1tZWV0aW5nLWJvdC1zaWduaW5nLXNlY3JldA=="  # noqa: S105 - the demo's own
+
+
+def play_bot_meeting(
+    stack: LocalStack,
+    meeting: SampleBotMeeting,
+    *,
+    secret: str,
+    echo: Callable[[str], None] = lambda _: None,
+    timeout: float = 120.0,
+) -> list[tuple[str, int]]:
+    """POST every body of the bot session (signed, except every third one, which uses the URL
+    token instead), then wait until the audio has been assembled."""
+    import time
+
+    deliveries: list[tuple[str, int]] = []
+    counts: dict[tuple[str, int], int] = {}
+    for index, payload in enumerate(meeting.bodies()):
+        body = encode(payload)
+        if index % 3 == 2:
+            status = post(stack.bot_webhook_url_with_token(), body, {"content-type": "application/json"})
+        else:
+            status = post(
+                stack.bot_webhook_url, body, signed_headers(secret, body, timestamp=int(time.time()))
+            )
+        deliveries.append((str(payload["event"]), status))
+        counts[(str(payload["event"]), status)] = counts.get((str(payload["event"]), status), 0) + 1
+    for (event, status), count in sorted(counts.items()):
+        echo(f"  {status}  {event}" + (f"  x{count}" if count > 1 else ""))
+    stack.wait_idle(timeout=timeout)
+    return deliveries
 
 
 def play_sample_meeting(
@@ -84,15 +121,20 @@ def play_sample_meeting(
     return report
 
 
+FOLDED = {"events": "webhook bodies", "media": "raw media chunks"}
+
+
 def render_tree(objects: list[tuple[str, int]]) -> list[str]:
-    """Keys as an indented tree with sizes; the many raw events folded into one line."""
+    """Keys as an indented tree with sizes; the many raw events (and bot media chunks) folded
+    into one line each."""
     lines: list[str] = []
     shown: set[str] = set()
     events: dict[str, tuple[int, int]] = {}
     for key, size in sorted(objects):
         parts = key.split("/")
-        if "events" in parts[:-1]:
-            folder = "/".join(parts[: parts.index("events") + 1])
+        folded = next((name for name in parts[:-1] if name in FOLDED), None)
+        if folded is not None:
+            folder = "/".join(parts[: parts.index(folded) + 1])
             count, total = events.get(folder, (0, 0))
             events[folder] = (count + 1, total + size)
     for key, size in sorted(objects):
@@ -104,7 +146,7 @@ def render_tree(objects: list[tuple[str, int]]) -> list[str]:
                 label = f"{parts[depth - 1]}/"
                 if folder in events:
                     count, total = events[folder]
-                    label += f"  ({count} webhook bodies, {total:,} bytes)"
+                    label += f"  ({count} {FOLDED[parts[depth - 1]]}, {total:,} bytes)"
                 lines.append(f"  {'  ' * (depth - 1)}{label}")
             if folder in events:
                 break
@@ -129,11 +171,24 @@ def run_demo(
             realtimekit_api_base=standin.api_base_url,
             log_level=log_level,
             app_ids=app_ids or (SAMPLE_APP_ID,),
+            bot_signing_secrets=(DEMO_BOT_SECRET,),
+            extra_env={"BOT_AUDIO_QUIET_SECONDS": str(DEMO_BOT_QUIET_SECONDS)},
         )
         with LocalStack(settings) as stack:
             echo(f"local pipeline up: webhook {stack.webhook_url}, AWS (moto) {stack.aws_endpoint}")
             echo(f"RealtimeKit stand-in at {standin.base_url}; sending the sample meeting's webhooks:")
             report = play_sample_meeting(stack, standin, meeting, echo=echo)
+            bot = SampleBotMeeting()
+            echo("")
+            echo(f"a meeting bot's real-time events to {stack.bot_webhook_url} (signed, or ?token=...):")
+            report.deliveries += play_bot_meeting(stack, bot, secret=DEMO_BOT_SECRET, echo=echo)
+            depths = stack.wait_idle(timeout=120)
+            report.dead_letters = {name: d["dlq"] for name, d in depths.items() if d["dlq"]}
+            report.archived = stack.list_archive()
+            report.session_folders = [
+                f"meetings/{meeting.meeting_id}/sessions/{meeting.session_id}/",
+                f"meetings/{bot.folder_meeting_id}/sessions/{bot.recording_id}/",
+            ]
             echo("")
             echo(f"archived in s3://{stack.names.bucket}/")
             for line in render_tree(report.archived):
@@ -172,6 +227,18 @@ def run_demo(
                     f"live relay: {relay.get('lines')} lines over {len(relay.get('legs', []))} legs, "
                     f"{len(relay.get('gaps', []))} gap(s), ended by {relay.get('endReason')}"
                 )
+            bot_prefix = report.session_folders[1]
+            if bot_prefix + "transcript/transcript.txt" in keys:
+                echo("")
+                echo("bot session transcript/transcript.txt:")
+                for text in (
+                    stack.read_object(bot_prefix + "transcript/transcript.txt").decode().splitlines()[:5]
+                ):
+                    echo(f"  {text}")
+            echo("")
+            echo("session folders (same layout and formats, source named in each session.json):")
+            for folder, source in zip(report.session_folders, ("realtimekit", "meeting-bot"), strict=True):
+                echo(f"  {source:<12} s3://{stack.names.bucket}/{folder}")
             if report.dead_letters:
                 echo(f"dead-lettered messages: {report.dead_letters}")
             if serve:

@@ -14,6 +14,24 @@ from local.signing import DEFAULT_KEY_DIR, WebhookSigner
 from local.stack import LocalSettings, LocalStack
 
 
+def dev_bot_credentials(token: str | None, secret: str | None) -> tuple[str, str]:
+    """The given token and signing secret, or fresh random ones (printed at start)."""
+    import base64
+    import secrets
+
+    from shared.sources.meeting_bot.auth import signing_key
+
+    if secret is not None:
+        try:
+            signing_key(secret)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--bot-secret") from error
+    return (
+        token or secrets.token_urlsafe(24),
+        secret or "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode(),
+    )
+
+
 def run_dev(
     *,
     port: int,
@@ -24,6 +42,8 @@ def run_dev(
     echo: Callable[[str], None],
     app_ids: tuple[str, ...] = (),
     api_base_url: str | None = None,
+    bot_token: str | None = None,
+    bot_secret: str | None = None,
 ) -> None:
     if public_key_file is not None:
         pem = public_key_file.read_text()
@@ -31,6 +51,7 @@ def run_dev(
     else:
         pem = WebhookSigner.local_dev().public_pem()
         key_note = f"{DEFAULT_KEY_DIR}/dev-webhook-public-key.pem (sign with {DEFAULT_KEY_DIR}/dev-webhook-signing-key.pem)"
+    token, secret = dev_bot_credentials(bot_token, bot_secret)
     settings = LocalSettings(
         port=port,
         aws_port=aws_port,
@@ -39,6 +60,8 @@ def run_dev(
         log_level="INFO" if verbose else "WARNING",
         app_ids=app_ids or (SAMPLE_APP_ID,),
         realtimekit_api_base=api_base_url,
+        bot_tokens=(token,),
+        bot_signing_secrets=(secret,),
     )
     stack = LocalStack(settings)
     try:
@@ -58,6 +81,8 @@ def run_dev(
         echo(f"RealtimeKit:   {api_base_url} (asked when a webhook names another app id)")
     else:
         echo("RealtimeKit:   none given: a webhook naming another app id is refused (403)")
+    echo(f"bot endpoint:  {stack.bot_webhook_url_with_token()}")
+    echo(f"bot secret:    {secret}{'' if bot_secret else '  (generated; --bot-secret to choose)'}")
     echo("Ctrl-C to stop.")
     try:
         stop.wait()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 REGION = "us-east-1"
 WEBHOOK_PATH = "/webhooks/realtimekit"
+BOT_WEBHOOK_PATH = "/webhooks/meeting-bot"
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class LocalNames:
     @property
     def relay_requests_queue(self) -> str:
         return f"{self.prefix}-relay-requests"
+    def bot_credentials_secret(self) -> str:
+        return f"{self.prefix}/meeting-bot-credentials"
 
     def queue(self, route_name: str) -> str:
         return f"{self.prefix}-{route_name}"

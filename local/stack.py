@@ -22,12 +22,14 @@ from moto.server import ThreadedMotoServer
 from local.apigw import LocalApiGateway
 from local.archive_http import ArchiveHttpServer
 from local.lambda_runtime import load_handler
-from local.names import REGION, WEBHOOK_PATH, LocalNames
+from local.names import BOT_WEBHOOK_PATH, REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
 from local.relay import LocalRelays, provision_relay
 from local.sample_meeting import SAMPLE_APP_ID
 from shared import wiring
 from shared.fanout.routing import (
+    BOT_AUDIO,
+    BOT_INGEST_HANDLER,
     DLQ_RETENTION_DAYS,
     INGEST_HANDLER,
     REBUILD_WINDOW_LOCAL_SECONDS,
@@ -58,6 +60,9 @@ class LocalSettings:
     relay_overlap_seconds: float = 1.0
     # The RealtimeKit apps whose webhooks ingest accepts (``--app-id``).
     app_ids: tuple[str, ...] = (SAMPLE_APP_ID,)
+    # The meeting-bot endpoint's credentials (``meeting-vault dev --bot-token/--bot-secret``).
+    bot_tokens: tuple[str, ...] = ("local-bot-token",)
+    bot_signing_secrets: tuple[str, ...] = ()
 
 
 class LocalStack:
@@ -99,7 +104,10 @@ class LocalStack:
         self._set_env("REBUILD_QUEUE_URL", self.queue_urls[REBUILDS.name])
         wiring.reset()
         self._gateway = LocalApiGateway(
-            load_handler(INGEST_HANDLER), host=self.settings.host, port=self.settings.port
+            load_handler(INGEST_HANDLER),
+            host=self.settings.host,
+            port=self.settings.port,
+            routes={BOT_WEBHOOK_PATH: ("meeting-bot-ingest", load_handler(BOT_INGEST_HANDLER))},
         )
         self._gateway.start()
         s3 = self.client("s3")
@@ -172,6 +180,17 @@ class LocalStack:
         assert self._archive_http is not None, "start() first"
         return self._archive_http.url_for(key)
 
+    @property
+    def bot_webhook_url(self) -> str:
+        """The meeting-bot endpoint, without its token (``bot_webhook_url_with_token`` adds it)."""
+        assert self._gateway is not None, "start() first"
+        return f"{self._gateway.base_url}{BOT_WEBHOOK_PATH}"
+
+    def bot_webhook_url_with_token(self) -> str:
+        from urllib.parse import quote
+
+        return f"{self.bot_webhook_url}?token={quote(self.settings.bot_tokens[0])}"
+
     def client(self, service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]
             service,
@@ -211,7 +230,10 @@ class LocalStack:
             "RELAY_OVERLAP_SECONDS": str(self.settings.relay_overlap_seconds),
             "RELAY_PIECE_SECONDS": "1",
             "RELAY_GIVE_UP_SECONDS": "15",
+            "BOT_CREDENTIALS_SECRET_ARN": self.names.bot_credentials_secret,
         }
+        if BOT_AUDIO.name in self.queue_urls:
+            env["BOT_AUDIO_QUEUE_URL"] = self.queue_urls[BOT_AUDIO.name]
         if self.settings.public_key_pem:
             env["WEBHOOK_PUBLIC_KEY_PEM"] = self.settings.public_key_pem
         if self.settings.public_key_url:
@@ -240,6 +262,19 @@ class LocalStack:
         )
         self.queue_urls, self.dlq_urls = resources.queue_urls, resources.dlq_urls
         self.relay_requests_url = provision_relay(self.client, self.names)
+        from shared.sources.meeting_bot.auth import BotCredentials
+        from shared.sources.meeting_bot.credentials import credentials_to_json
+
+        credentials = BotCredentials(
+            signing_secrets=self.settings.bot_signing_secrets, tokens=self.settings.bot_tokens
+        )
+        self.client("secretsmanager").create_secret(
+            Name=self.names.bot_credentials_secret, SecretString=credentials_to_json(credentials)
+        )
+        # The audio consumer sends its quiet-period timers to its own queue: known only now.
+        self._saved_env.setdefault("BOT_AUDIO_QUEUE_URL", os.environ.get("BOT_AUDIO_QUEUE_URL"))
+        os.environ["BOT_AUDIO_QUEUE_URL"] = self.queue_urls[BOT_AUDIO.name]
+        wiring.reset()
 
     # -- observation -------------------------------------------------------------------------
     def queue_depths(self) -> dict[str, dict[str, int]]:
@@ -259,9 +294,10 @@ class LocalStack:
             )["Attributes"]
             depths[route.name] = {
                 "visible": int(attrs["ApproximateNumberOfMessages"]),
-                # A delayed rebuild request is work still to come.
-                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"])
-                + int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
+                # Delayed messages (rebuild requests, the bot audio consumer's timers) are work
+                # still to come.
+                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
+                "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
                 "dlq": int(dlq["ApproximateNumberOfMessages"]),
             }
         return depths
@@ -273,7 +309,7 @@ class LocalStack:
         while True:
             depths = self.queue_depths()
             busy = any(p.busy for p in self.pollers)
-            pending = sum(d["visible"] + d["in_flight"] for d in depths.values())
+            pending = sum(d["visible"] + d["in_flight"] + d.get("delayed", 0) for d in depths.values())
             now = time.monotonic()
             if pending == 0 and not busy:
                 quiet_since = quiet_since or now

@@ -38,9 +38,10 @@ def entry_size(entry: Mapping[str, Any]) -> int:
 
 
 class EventPublisher:
-    def __init__(self, bus_name: str, client: Any = None) -> None:
+    def __init__(self, bus_name: str, client: Any = None, *, source: str = EVENT_SOURCE) -> None:
         self._bus_name = bus_name
         self._client = client
+        self._source = source  # "meeting-bot" for the bot endpoint
 
     @property
     def client(self) -> Any:
@@ -51,7 +52,7 @@ class EventPublisher:
     def entry(self, detail: BusDetail) -> dict[str, Any]:
         return {
             "EventBusName": self._bus_name,
-            "Source": EVENT_SOURCE,
+            "Source": self._source,
             "DetailType": detail.detail_type,
             "Detail": detail.to_json(),
         }

@@ -140,7 +140,41 @@ CHAT = ConsumerRoute(
     retry_delays_seconds=ARTIFACT_RETRY_DELAYS,
 )
 
-ROUTES: tuple[ConsumerRoute, ...] = (SESSIONS, RECORDINGS, TRANSCRIPTS, SUMMARIES, CHAT)
+# The meeting-bot source (shared.sources.meeting_bot): its own bus source, two consumers.
+BOT_SOURCE = "meeting-bot"
+# Audio chunk pointers come from their own source: the bot events consumer never sees them.
+BOT_MEDIA_SOURCE = "meeting-bot.media"
+BOT_AUDIO_POINTER = "audio_chunk.stored"
+BOT_EVENTS = ConsumerRoute(
+    name="botevents",
+    description="meeting-bot events (not audio pointers): raw archive, session record, normalized files",
+    handler_module="functions.meeting_bot_events.handler",
+    event_pattern={"source": [BOT_SOURCE]},
+    timeout_seconds=60,
+    memory_mb=512,
+    batch_size=10,
+)
+BOT_AUDIO = ConsumerRoute(
+    name="botaudio",
+    description="meeting-bot audio chunk pointers, and the quiet-period timers the consumer sends "
+    "itself (delayed messages): assemble each stream into a WAV file",
+    handler_module="functions.meeting_bot_audio.handler",
+    event_pattern={"source": [BOT_MEDIA_SOURCE], "detail-type": [BOT_AUDIO_POINTER]},
+    # A 2-hour stream is 72,000 chunk GETs (16 in parallel) and a 230 MB multipart upload.
+    timeout_seconds=900,
+    memory_mb=1024,
+    batch_size=10,
+)
+
+ROUTES: tuple[ConsumerRoute, ...] = (
+    SESSIONS,
+    RECORDINGS,
+    TRANSCRIPTS,
+    SUMMARIES,
+    CHAT,
+    BOT_EVENTS,
+    BOT_AUDIO,
+)
 ROUTES_BY_NAME = {route.name: route for route in ROUTES}
 
 # Not a webhook consumer: meeting.ended reaches its queue with a delivery delay (SQS allows at most
@@ -189,3 +223,5 @@ REBUILD_WINDOW_MAX_SECONDS = 900  # SQS DelaySeconds limit
 # API's default throttle (50 requests/s) and ~0.1-0.3 s per request it needs about 15; 25 leaves
 # room for cold starts. It is also a cap: a flood beyond it is throttled (RealtimeKit retries 5xx).
 INGEST_DEFAULT_RESERVED_CONCURRENCY = 25
+BOT_INGEST_HANDLER = "functions.meeting_bot_ingest.handler.handler"
+BOT_WEBHOOK_PATH = "/webhooks/meeting-bot"

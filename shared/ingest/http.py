@@ -29,9 +29,9 @@ class BadEncodingError(IngestRejected):
     reason = "bad_encoding"
 
 
-def request_from_proxy_event(event: dict[str, Any]) -> WebhookRequest:
+def request_from_proxy_event(event: dict[str, Any], *, path: str = WEBHOOK_PATH) -> WebhookRequest:
     """The raw body bytes (the signature covers them) and lower-cased headers."""
-    if event.get("httpMethod") != "POST" or (event.get("resource") or event.get("path")) != WEBHOOK_PATH:
+    if event.get("httpMethod") != "POST" or (event.get("resource") or event.get("path")) != path:
         raise NotRoutedError(f"no route for {event.get('httpMethod')} {event.get('path')}")
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):

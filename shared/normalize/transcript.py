@@ -57,7 +57,7 @@ from shared.normalize.seed_models import (
     seconds_between,
 )
 
-TranscriptFormat = Literal["realtimekit_csv", "dyte_csv", "realtimekit_json", "live_relay"]
+TranscriptFormat = Literal["realtimekit_csv", "dyte_csv", "realtimekit_json", "live_relay", "meeting_bot"]
 # What relative time 0 is: the start of the session's recording (seed 002: "the time in seconds
 # from the start of the recording"), the session start, or (absolute source times, session start
 # unknown) the first utterance.

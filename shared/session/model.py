@@ -376,6 +376,7 @@ def build_outputs(
     duration = (ended_at - started_at).total_seconds() if started_at and ended_at else None
     manifest = {
         "schema": MANIFEST_SCHEMA,
+        "source": "realtimekit",  # bot sessions say "meeting-bot" (shared.sources.meeting_bot)
         "meeting": {
             "id": facts.meeting_id,
             "title": title,

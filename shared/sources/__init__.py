@@ -1,2 +1,3 @@
 """Sources other than RealtimeKit's webhooks, one folder per provider, archived into the same layout
-and open formats: ``live_relay`` (a meeting bot's live transcription WebSocket)."""
+and open formats: ``meeting_bot`` (a meeting bot's real-time events, seed 000) and ``live_relay`` (a
+meeting bot's live transcription WebSocket, seed 004)."""

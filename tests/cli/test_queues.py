@@ -307,7 +307,8 @@ def test_redrive_of_an_unknown_queue_is_one_line(env: Env) -> None:
     assert result.exit_code == 1
     assert (
         result.stderr
-        == "Error: no queue 'nope': choose one of sessions, recordings, transcripts, summaries, chat\n"
+        == "Error: no queue 'nope': choose one of sessions, recordings, transcripts, summaries, chat, "
+        "botevents, botaudio\n"
     )
 
 

@@ -51,8 +51,9 @@ def test_webhook_path_is_post_with_lambda_proxy_to_ingest(synthesized: Synthesiz
     synthesized.template.has_resource_properties("AWS::ApiGateway::Resource", {"PathPart": "realtimekit"})
     ingest_id = synthesized.logical_id(synthesized.stack.ingest.function)
     methods = synthesized.template.find_resources("AWS::ApiGateway::Method")
-    assert len(methods) == 1, "only POST /webhooks/realtimekit is exposed"
-    (method,) = methods.values()
+    bot_method = synthesized.logical_id(synthesized.stack.meeting_bot.webhook_method)
+    assert len(methods) == 2, "only POST /webhooks/realtimekit and POST /webhooks/meeting-bot are exposed"
+    (method,) = [m for lid, m in methods.items() if lid != bot_method]
     props = method["Properties"]
     assert props["HttpMethod"] == "POST"
     assert props["AuthorizationType"] == "NONE"
@@ -289,8 +290,8 @@ def test_consumer_function_settings_come_from_the_route(
 
 def test_every_function_has_the_house_defaults(synthesized: Synthesized) -> None:
     functions = synthesized.template.find_resources("AWS::Lambda::Function")
-    # ingest, the consumers, rebuilds, the reconcile sweep, the live relay
-    assert len(functions) == 1 + len(ROUTES) + 3
+    # two ingest functions, the consumers, rebuilds, the reconcile sweep, the live relay
+    assert len(functions) == 2 + len(ROUTES) + 3
     layer_id = next(iter(synthesized.template.find_resources("AWS::Lambda::LayerVersion")))
     for logical_id, function in functions.items():
         props = function["Properties"]
@@ -478,7 +479,8 @@ def test_downloading_consumers_get_tables_and_the_token_secret(synthesized: Synt
 
 
 def test_placeholder_secret_is_created_when_none_is_given(synthesized: Synthesized) -> None:
-    synthesized.template.resource_count_is("AWS::SecretsManager::Secret", 1)
+    # The API token placeholder, and the meeting-bot endpoint's credentials.
+    synthesized.template.resource_count_is("AWS::SecretsManager::Secret", 2)
 
 
 # --- outputs ----------------------------------------------------------------------------------
@@ -553,7 +555,7 @@ def test_kms_option_encrypts_the_archive_with_a_rotating_key(synthesized_with_op
 
 def test_existing_secret_is_referenced_not_created(synthesized_with_options: Synthesized) -> None:
     synth = synthesized_with_options
-    synth.template.resource_count_is("AWS::SecretsManager::Secret", 0)
+    synth.template.resource_count_is("AWS::SecretsManager::Secret", 1)  # the meeting-bot credentials
     statements = policy_statements_of_role(
         synth, role_logical_id(synth, synth.stack.workers.consumers["chat"].function)
     )
