@@ -41,6 +41,8 @@ class LocalNames:
     @property
     def relay_requests_queue(self) -> str:
         return f"{self.prefix}-relay-requests"
+
+    @property
     def bot_credentials_secret(self) -> str:
         return f"{self.prefix}/meeting-bot-credentials"
 
