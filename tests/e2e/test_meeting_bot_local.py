@@ -17,6 +17,7 @@ import pytest
 from local.sample_bot_meeting import SampleBotMeeting, encode, post, signed_headers
 from local.signing import WebhookSigner
 from local.stack import LocalSettings, LocalStack
+from shared.session.store import SessionStore
 
 SECRET = "whsec_" + base64.b64encode(b"local-e2e-signing-secret-32byte!").decode()
 ROTATED = "whsec_" + base64.b64encode(b"the-next-signing-secret-32bytes!").decode()
@@ -117,6 +118,19 @@ def test_a_bot_session_lands_in_the_archive_in_the_same_formats(stack: LocalStac
     assert any("transcript.data" in p for p in raw)
     assert not any("partial_data" in p or "audio_" in p or "video_" in p for p in raw)
     assert any("bot.custom_signal" in p for p in raw)  # unknown events kept raw
+
+    # The same session page, listing item and search rows as a RealtimeKit session.
+    assert "index.html" in files
+    assert b'id="transcript"' in files["index.html"]
+    row = SessionStore(stack.names.sessions_table, stack.client("dynamodb")).summary_row(
+        meeting.meeting_id, meeting.session_id
+    )
+    assert row is not None
+    assert row["participants"] == len(manifest["participants"])
+    [(rows_key, _)] = stack.list_archive("index/utterances/")
+    rows = [json.loads(line) for line in stack.read_object(rows_key).splitlines()]
+    assert len(rows) == len(json.loads(files["transcript/transcript.json"]))
+    assert {row["session_id"] for row in rows} == {meeting.session_id}
 
     # The WAV: chunks in relative order, silence in the 1.5-1.8 s gap, timeline from relative 0.
     with wave.open(io.BytesIO(files["audio_mixed.wav"]), "rb") as wav:

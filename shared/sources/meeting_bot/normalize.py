@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.archive.keys import session_prefix
 from shared.normalize.participants import Speaker
 from shared.normalize.seed_models import iso_utc, round_seconds, to_json_bytes
 from shared.normalize.transcript import (
@@ -28,6 +29,8 @@ from shared.normalize.transcript import (
     transcript_to_txt,
     transcript_to_vtt,
 )
+from shared.page.render import PAGE_CONTENT_TYPE, PAGE_NAME, PageInputs, render_session_page
+from shared.search.index import index_day, utterance_index_key, utterance_rows
 from shared.session.model import MANIFEST_SCHEMA, ArtifactState, SessionFacts
 from shared.sources.meeting_bot.payloads import (
     AUDIO_CHUNK_STORED,
@@ -89,6 +92,8 @@ def _stamp(
 @dataclass(frozen=True)
 class BotOutputs:
     files: dict[str, tuple[bytes, str]]
+    # The search index's rows (full keys, outside the session folder), as for RealtimeKit sessions.
+    index: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
 def _words(event: BotEvent) -> list[tuple[str, float, float | None]]:
@@ -250,10 +255,7 @@ def build_bot_outputs(facts: SessionFacts, *, keep_partial: bool = False) -> Bot
             ),
             key=lambda f: str(f["key"]),
         ),
-        "derivedFiles": [
-            {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for path, (data, _) in sorted(files.items())
-        ],
+        "derivedFiles": [],
         "transcriptTimeBase": "recording_start" if transcripts else None,
         "events": {
             "count": sum(by_type.values()),
@@ -262,5 +264,35 @@ def build_bot_outputs(facts: SessionFacts, *, keep_partial: bool = False) -> Bot
             "partialTranscriptsKept": keep_partial,
         },
     }
+    # The same session page as a RealtimeKit session's (player, transcript, participants, artifacts).
+    page = PageInputs.from_files(manifest, {path: data for path, (data, _) in files.items()}, None)
+    files[PAGE_NAME] = (render_session_page(page), PAGE_CONTENT_TYPE)
+    manifest["derivedFiles"] = [
+        {"path": path, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for path, (data, _) in sorted(files.items())
+    ]
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
-    return BotOutputs(files=files)
+    return BotOutputs(files=files, index=_utterance_index(facts, manifest, files))
+
+
+def _utterance_index(
+    facts: SessionFacts, manifest: dict[str, Any], files: dict[str, tuple[bytes, str]]
+) -> dict[str, tuple[bytes, str]]:
+    """The session's rows of the search index, one per utterance, as ``shared.session.model`` makes
+    them for RealtimeKit sessions (no title: a bot session has none)."""
+    if "transcript/transcript.json" not in files:
+        return {}
+    transcript = json.loads(files["transcript/transcript.json"][0])
+    started_at = manifest["session"]["startedAt"]
+    day = index_day(started_at, transcript)
+    rows = utterance_rows(
+        meeting_id=facts.meeting_id,
+        session_id=facts.session_id,
+        title=None,
+        session_started_at=started_at,
+        transcript=transcript,
+        page_key=session_prefix(facts.meeting_id, facts.session_id) + PAGE_NAME,
+    )
+    if day is None or not rows:
+        return {}
+    return {utterance_index_key(day, facts.session_id): (rows, "application/x-ndjson; charset=utf-8")}

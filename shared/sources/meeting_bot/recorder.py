@@ -1,15 +1,20 @@
 """The bot events consumer's work: raw bodies under ``events/``, facts in the session record,
-then every derived file rewritten from the whole record (``normalize.build_bot_outputs``).
+then every derived file rewritten from the whole record (``normalize.build_bot_outputs``: the same
+files as a RealtimeKit session's, session page included), its search index rows and its listing item.
 
 Same record as RealtimeKit sessions (``shared.session.store``: one item per body digest, so a
 duplicate changes nothing) and the same last-writer-wins rewrite loop."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from shared.adapters.s3 import ArchiveStore
 from shared.archive.keys import session_prefix
 from shared.ingest.envelope import WebhookDetail
 from shared.session.intake import archive_raw_event
+from shared.session.listing import summarize
 from shared.session.model import ArtifactRecord, SeenEvent
 from shared.session.store import SessionStore
 from shared.sources.meeting_bot.normalize import build_bot_outputs
@@ -54,5 +59,10 @@ class BotSessionRecorder:
                 outputs.files.items(), key=lambda f: f[0] == "session.json"
             ):
                 self._archive.put_bytes(prefix + path, data, content_type=content_type)
+            for key, (data, content_type) in outputs.index.items():  # the search index's rows
+                self._archive.put_bytes(key, data, content_type=content_type)
+            # The listing the CLI reads (``meeting-vault sessions``, ``show``, ``status``).
+            manifest = json.loads(outputs.files["session.json"][0])
+            self._store.put_summary(summarize(manifest, now=datetime.now(UTC)))
             if self._store.version(meeting_id, session_id) == version:
                 return
