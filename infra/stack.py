@@ -330,8 +330,10 @@ class MeetingVaultStack(Stack):
             grant_table(function, storage.sessions_table, SESSION_WRITER_ACTIONS)
             grant_key_use(function, key)
             self.events.bus.grant_put_events_to(function)  # session.archived
+            if name in (BOT_EVENTS.name, BOT_AUDIO.name):
+                continue  # bot sessions rewrite their own files (shared.sources.meeting_bot.recorder)
             self.rebuilds.queue.grant_send_messages(function)
-            if name in (SESSIONS.name, BOT_EVENTS.name, BOT_AUDIO.name):
+            if name == SESSIONS.name:
                 continue
             grant_table(function, storage.idempotency_table, IDEMPOTENCY_ACTIONS)
             self.api_token_secret.grant_read(function)

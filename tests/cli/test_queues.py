@@ -362,6 +362,8 @@ def test_status_and_redrive_reach_the_reconcile_queues(env: Env) -> None:
         "transcripts",
         "summaries",
         "chat",
+        "botevents",
+        "botaudio",
         "reconcile",
         "reconcile-schedule",
     ]

@@ -29,14 +29,21 @@ from botocore.exceptions import ClientError
 from local.lambda_runtime import Handler, invoke, load_handler
 from local.names import LocalNames
 from shared import wiring
-from shared.fanout.routing import INGEST_HANDLER, REBUILDS, RECONCILE, ROUTES
+from shared.fanout.routing import BOT_AUDIO, BOT_EVENTS, INGEST_HANDLER, REBUILDS, RECONCILE, ROUTES
 from tests.infra.conftest import Synthesized
 from tests.reliability.conftest import servers  # noqa: F401 - the loopback servers of the harness
 from tests.reliability.harness import FILE_PATHS, Pipeline, Servers, running_pipeline
 from tests.support.aws_calls import ACCOUNT, REGION, AwsCall, CallRecorder, RolePolicies
 
 NAMES = LocalNames()  # the harness's resource names
-FUNCTIONS = ("ingest", *(route.name for route in ROUTES), RECONCILE.name, REBUILDS.name)
+# The RealtimeKit pipeline's functions: the harness plays a RealtimeKit meeting. The meeting-bot
+# functions' grants are checked statement by statement in tests/infra/test_meeting_bot.py.
+FUNCTIONS = (
+    "ingest",
+    *(route.name for route in ROUTES if route not in (BOT_EVENTS, BOT_AUDIO)),
+    RECONCILE.name,
+    REBUILDS.name,
+)
 # What the event source mappings do with the role (Lambda polls the queue, not the handler).
 EVENT_SOURCE_ACTIONS = {
     "sqs:ReceiveMessage",

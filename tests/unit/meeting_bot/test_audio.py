@@ -86,8 +86,9 @@ def test_an_empty_stream_is_a_valid_empty_wav() -> None:
 
 
 PROBE = """
-import hashlib, json, resource, sys
+import hashlib, json, sys
 from shared.sources.meeting_bot.audio import Chunk, plan, write_wav
+from tests.support.peak_rss import peak_rss_mib  # VmHWM: ru_maxrss would carry over the parent's
 seconds = int(sys.argv[1])
 chunk_bytes = 3200  # 100 ms at 16 kHz mono S16LE
 class Hash:
@@ -109,9 +110,9 @@ class Parts(Hash):
         while len(self.buf) >= 8 * 1024 * 1024:
             super().write(bytes(self.buf[: 8 * 1024 * 1024])); del self.buf[: 8 * 1024 * 1024]
 sink = Parts()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_rss_mib() * 1024
 result = write_wav(plan(listing()), read, sink, prefetch=16)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = peak_rss_mib() * 1024
 print(json.dumps({"bytes": result.bytes, "peak_kb": peak, "before_kb": before}))
 """
 
