@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import wiring
 from shared.core.observability import logger, metrics
 from shared.core.tracing import tracer
 from shared.wiring.meeting_bot import audio_consumer
@@ -32,6 +33,8 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(  # type: ignore[return-value]
+    response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+    # failed records: tried again on the route's schedule (shared.fanout.retry)
+    return wiring.retry_failed(event, dict(response), "botaudio")

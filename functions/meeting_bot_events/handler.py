@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared import wiring
 from shared.core.observability import logger, metrics
 from shared.core.tracing import tracer
 from shared.fanout.records import WebhookQueueRecord
@@ -43,4 +44,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for meeting_id, session_id in sorted(_touched):
         bot_recorder().publish(meeting_id, session_id)
         logger.info("bot session files rebuilt", extra={"meeting_id": meeting_id, "session_id": session_id})
-    return result  # type: ignore[return-value]
+    # failed records: tried again on the route's schedule (shared.fanout.retry)
+    return wiring.retry_failed(event, dict(result), "botevents")

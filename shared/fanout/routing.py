@@ -153,6 +153,8 @@ BOT_EVENTS = ConsumerRoute(
     timeout_seconds=60,
     memory_mb=512,
     batch_size=10,
+    max_receive_count=len(SESSIONS_RETRY_DELAYS) + 1,  # like the sessions route: small and quick
+    retry_delays_seconds=SESSIONS_RETRY_DELAYS,
 )
 BOT_AUDIO = ConsumerRoute(
     name="botaudio",
@@ -164,6 +166,8 @@ BOT_AUDIO = ConsumerRoute(
     timeout_seconds=900,
     memory_mb=1024,
     batch_size=10,
+    max_receive_count=len(ARTIFACT_RETRY_DELAYS) + 1,  # like the artifact routes: S3 reads and writes
+    retry_delays_seconds=ARTIFACT_RETRY_DELAYS,
 )
 
 ROUTES: tuple[ConsumerRoute, ...] = (
