@@ -33,7 +33,7 @@ import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -197,6 +197,8 @@ class LoadReport:
     s3_put_bytes: int = 0
     dynamodb_writes: int = 0
     rebuild_window_seconds: int = 0
+    # Messages still queued when the drain timeout ran out (empty: drained).
+    left_over: dict[str, int] = field(default_factory=dict)
 
     @property
     def s3_puts_per_webhook(self) -> float:
@@ -229,8 +231,13 @@ class LoadReport:
             f"{self.accepted} accepted ({self.accepted_per_second:.0f}/s), "
             f"ack p50 {self.percentile(0.5):.0f} ms p99 {self.percentile(0.99):.0f} ms, "
             f"archived {self.archived_keys}/{self.expected_keys} keys in {self.archived_versions} versions "
-            f"({'exactly once' if self.exactly_once else 'NOT exactly once'}), drained in {self.drain_seconds:.1f} s; "
-            f"{self.s3_puts_per_webhook:.2f} S3 PUTs and {self.dynamodb_writes_per_webhook:.2f} DynamoDB writes "
+            f"({'exactly once' if self.exactly_once else 'NOT exactly once'}), "
+            + (
+                f"drained in {self.drain_seconds:.1f} s; "
+                if not self.left_over
+                else f"NOT drained after {self.drain_seconds:.1f} s (still queued: {self.left_over}); "
+            )
+            + f"{self.s3_puts_per_webhook:.2f} S3 PUTs and {self.dynamodb_writes_per_webhook:.2f} DynamoDB writes "
             f"per webhook, {self.s3_put_bytes / max(1, self.sessions) / 1024:.1f} KiB written per session "
             f"(rebuild window {self.rebuild_window_seconds} s)"
         )
@@ -286,7 +293,10 @@ def run_load(
         with ThreadPoolExecutor(max_workers=senders) as pool:
             results = list(pool.map(lambda body: _post(url, body, signer), bodies))
         send_seconds = time.perf_counter() - started
-        depths = stack.wait_idle(timeout=timeout, settle=1.0)
+        try:
+            depths = stack.wait_idle(timeout=timeout, settle=1.0)
+        except TimeoutError:  # report what was done, and what was still queued
+            depths = stack.queue_depths()
         drain_seconds = time.perf_counter() - started
         puts_after, bytes_after, writes_after = counter.snapshot()
         archived = {key for key, _ in stack.list_archive("meetings/") if "/events/" in key}
@@ -313,6 +323,11 @@ def run_load(
         s3_put_bytes=bytes_after - bytes_before,
         dynamodb_writes=writes_after - writes_before,
         rebuild_window_seconds=settings.rebuild_window_seconds,
+        left_over={
+            name: d["visible"] + d["in_flight"] + d.get("delayed", 0)
+            for name, d in depths.items()
+            if d["visible"] + d["in_flight"] + d.get("delayed", 0)
+        },
     )
 
 
