@@ -19,7 +19,7 @@ from shared.core.exceptions import DownloadRefused
 from tests.support.figures import hostile_examples, record_figure
 from tests.support.http_source import HttpSource
 
-PROPERTY = settings(max_examples=hostile_examples(ci=300, full=600), deadline=None, derandomize=True)
+PROPERTY = settings(max_examples=hostile_examples(ci=300, full=1_100), deadline=None, derandomize=True)
 ALLOWED = ("*.realtime.cloudflare.com",)
 NON_PUBLIC_V4 = [
     "10.0.0.0/8",
