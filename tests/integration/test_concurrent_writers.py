@@ -15,6 +15,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from shared import wiring
 from shared.adapters.s3 import ArchiveStore, StoredObject
 from shared.archive.keys import session_prefix
@@ -24,6 +26,25 @@ from tests.integration.conftest import MotoStack
 
 MEETING, SESSION = "m-concurrent", "s-concurrent"
 PREFIX = session_prefix(MEETING, SESSION)
+
+
+@pytest.fixture(autouse=True)
+def _atomic_item_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DynamoDB applies each single-item write atomically; moto does not (it reads the item, applies
+    the expression and stores the result, unlocked), so two threads updating one item can lose
+    an ``ADD v``. Serialize moto's item writes, as DynamoDB does, so these tests judge our version
+    checks and not moto's thread safety."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 def joined(name: str, second: int) -> WebhookDetail:
