@@ -16,8 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.ingest.events import parse_event
+from shared.ingest.fields import ESCAPED_SURROGATE, MAX_JSON_DEPTH, UNPARSED_DETAIL_TYPE, nested_deeper_than
 from shared.ingest.fields import EVENT_SOURCE as EVENT_SOURCE
-from shared.ingest.fields import MAX_JSON_DEPTH, UNPARSED_DETAIL_TYPE, nested_deeper_than
 
 _DETAIL_TYPE_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -136,7 +136,7 @@ def build_detail(
         parse_error = f"body is not JSON: {_first_line(exc)}"
     except RecursionError:  # e.g. 30,000 nested "[": json gives up before the body cap does
         parse_error = f"body is not JSON we can keep: nested deeper than {MAX_JSON_DEPTH} levels"
-    if parse_error is None and _ESCAPED_SURROGATE.search(body) and not _encodable(payload):
+    if parse_error is None and ESCAPED_SURROGATE.search(body) and not _encodable(payload):
         payload, parse_error = None, "body is not JSON we can keep: it escapes a lone UTF-16 surrogate"
     if parse_error is None and nested_deeper_than(payload, MAX_JSON_DEPTH):
         # Carried as raw bytes only: the parsed copy could not be serialized onto the bus.
@@ -171,9 +171,6 @@ def build_detail(
         payload=payload,
         body=RawBody.of(body),
     )
-
-
-_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _encodable(document: Any) -> bool:

@@ -25,6 +25,9 @@ UNPARSED_DETAIL_TYPE = "webhook.unparsed"
 # Deeper JSON is kept as raw bytes only (flagged invalid): the parsers and serializers on the way
 # (json, pydantic) give up somewhere past a few hundred levels, and no webhook nests past 5.
 MAX_JSON_DEPTH = 64
+# A ``\uD800``-``\uDFFF`` escape in the JSON text: it may decode to a lone surrogate, which no UTF-8
+# encoder (the bus detail's) can write. Bodies holding one are judged by the models.
+ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def nested_deeper_than(document: Any, limit: int) -> bool:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from shared.ingest.fields import (
+    ESCAPED_SURROGATE,
     MAX_JSON_DEPTH,
     UNPARSED_DETAIL_TYPE,
     app_ids_in,
@@ -119,11 +120,13 @@ def build_published(
     payload: Any = None
     fields = None
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
+        # Decoded strictly, as the models do: json.loads(bytes) decodes with "surrogatepass", which
+        # lets a UTF-8-encoded lone surrogate into the payload, and the bus detail could not carry it.
+        payload = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         pass  # the models' path below words the error
     else:
-        if not nested_deeper_than(payload, MAX_JSON_DEPTH):
+        if not nested_deeper_than(payload, MAX_JSON_DEPTH) and not ESCAPED_SURROGATE.search(body):
             fields = read_fields(payload)
     if fields is None:
         from shared.ingest.envelope import build_detail  # pydantic: only for bodies out of the plain

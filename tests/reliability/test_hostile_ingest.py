@@ -30,7 +30,8 @@ from tests.support.figures import hostile_examples, record_figure
 from tests.support.webhooks import api_event
 
 MAX_BODY = 64 * 1024
-CONTRACT_STATUSES = {202, 400, 401, 404, 413, 415, 503}
+# 403: a signed body naming another RealtimeKit app (tenancy binding, docs/ingest.md).
+CONTRACT_STATUSES = {202, 400, 401, 403, 404, 413, 415, 503}
 SAMPLES = [p.read_bytes() for p in sorted(EVENTS_DIR.glob("*.json"))]
 HOSTILE = settings(
     max_examples=hostile_examples(ci=150, full=1_400),

@@ -153,11 +153,24 @@ def test_app_ids_come_from_every_place_the_shapes_carry_them() -> None:
 
 
 def test_a_lone_surrogate_still_makes_a_bus_entry_utf8_can_carry() -> None:
-    body = b'{"event": "meeting.started", "meeting": {"id": "m", "sessionId": "s", "title": "\\ud800 x \xc3\xa9"}}'
-    detail = build_published(body, received_at=NOW, delivery_id=None, webhook_id=None, signature_header="h")
-    text = detail.to_json()
-    text.encode("utf-8")  # does not raise
-    assert json.loads(text)["payload"]["meeting"]["title"] == "\ud800 x \u00e9"
+    # Escaped ("\\ud800") or UTF-8-encoded (found by the full hostile run), a lone surrogate cannot
+    # be written as UTF-8, and a \\u-escaped one is JSON that pydantic and EventBridge refuse: the
+    # body is kept as raw bytes, flagged invalid, exactly as the models carry it.
+    from shared.ingest.envelope import WebhookDetail
+
+    for body in (
+        b'{"event": "meeting.started", "meeting": {"id": "m", "sessionId": "s", "title": "\\ud800 x \xc3\xa9"}}',
+        b'{"event": "\xed\xa0\x80meeting.chatSynced", "meetingId": "m", "sessionId": "s"}',
+    ):
+        detail = build_published(
+            body, received_at=NOW, delivery_id=None, webhook_id=None, signature_header="h"
+        )
+        text = detail.to_json()
+        text.encode("utf-8")  # does not raise
+        carried = WebhookDetail.model_validate_json(text)  # what every consumer does with it
+        assert carried.valid is False
+        assert carried.payload is None
+        assert carried.body.to_bytes() == body
     plain = build_published(
         b'{"event": "x", "t": "\xc3\xa9"}',
         received_at=NOW,
