@@ -427,7 +427,7 @@ def build_outputs(
     if rebuild is not None:
         manifest["rebuild"] = rebuild
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
-    return SessionOutputs(files=files, index=_utterance_index(facts, manifest, files))
+    return SessionOutputs(files=files, index=utterance_index(facts, manifest, files))
 
 
 def _session_page(
@@ -447,10 +447,11 @@ def _session_page(
     )
 
 
-def _utterance_index(
+def utterance_index(
     facts: SessionFacts, manifest: dict[str, Any], files: dict[str, tuple[bytes, str]]
 ) -> dict[str, tuple[bytes, str]]:
-    """The session's rows of the search index (one per utterance), when it has a transcript."""
+    """The session's rows of the search index (one per utterance), when it has a transcript: for
+    RealtimeKit sessions and the meeting-bot source alike (a manifest without a title gives none)."""
     if "transcript/transcript.json" not in files:
         return {}
     transcript = json.loads(files["transcript/transcript.json"][0])
@@ -459,7 +460,7 @@ def _utterance_index(
     rows = utterance_rows(
         meeting_id=facts.meeting_id,
         session_id=facts.session_id,
-        title=manifest["meeting"]["title"],
+        title=(manifest.get("meeting") or {}).get("title"),
         session_started_at=started_at,
         transcript=transcript,
         page_key=session_prefix(facts.meeting_id, facts.session_id) + PAGE_NAME,

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.archive.keys import session_prefix
 from shared.normalize.participants import Speaker
 from shared.normalize.seed_models import iso_utc, round_seconds, to_json_bytes
 from shared.normalize.transcript import (
@@ -30,8 +29,7 @@ from shared.normalize.transcript import (
     transcript_to_vtt,
 )
 from shared.page.render import PAGE_CONTENT_TYPE, PAGE_NAME, PageInputs, render_session_page
-from shared.search.index import index_day, utterance_index_key, utterance_rows
-from shared.session.model import MANIFEST_SCHEMA, ArtifactState, SessionFacts
+from shared.session.model import MANIFEST_SCHEMA, ArtifactState, SessionFacts, utterance_index
 from shared.sources.meeting_bot.payloads import (
     AUDIO_CHUNK_STORED,
     FRAME_STORED,
@@ -272,27 +270,4 @@ def build_bot_outputs(facts: SessionFacts, *, keep_partial: bool = False) -> Bot
         for path, (data, _) in sorted(files.items())
     ]
     files["session.json"] = ((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode(), JSON_TYPE)
-    return BotOutputs(files=files, index=_utterance_index(facts, manifest, files))
-
-
-def _utterance_index(
-    facts: SessionFacts, manifest: dict[str, Any], files: dict[str, tuple[bytes, str]]
-) -> dict[str, tuple[bytes, str]]:
-    """The session's rows of the search index, one per utterance, as ``shared.session.model`` makes
-    them for RealtimeKit sessions (no title: a bot session has none)."""
-    if "transcript/transcript.json" not in files:
-        return {}
-    transcript = json.loads(files["transcript/transcript.json"][0])
-    started_at = manifest["session"]["startedAt"]
-    day = index_day(started_at, transcript)
-    rows = utterance_rows(
-        meeting_id=facts.meeting_id,
-        session_id=facts.session_id,
-        title=None,
-        session_started_at=started_at,
-        transcript=transcript,
-        page_key=session_prefix(facts.meeting_id, facts.session_id) + PAGE_NAME,
-    )
-    if day is None or not rows:
-        return {}
-    return {utterance_index_key(day, facts.session_id): (rows, "application/x-ndjson; charset=utf-8")}
+    return BotOutputs(files=files, index=utterance_index(facts, manifest, files))

@@ -18,6 +18,8 @@ from shared.archive.keys import is_safe_id
 SOURCE = "meeting-bot"
 MEDIA_SOURCE = "meeting-bot.media"  # audio chunk pointers (bus source of their own)
 PARTICIPANT_EVENT_PREFIX = "participant_events."
+# = shared.normalize.seed_models.ParticipantAction, written out: that module imports pydantic, which
+# the bot endpoint's ack path does not load.
 PARTICIPANT_ACTIONS = (
     "join",
     "leave",
