@@ -31,13 +31,15 @@ PREFIX = session_prefix(MEETING, SESSION)
 @pytest.fixture(autouse=True)
 def _atomic_item_writes(monkeypatch: pytest.MonkeyPatch) -> None:
     """DynamoDB applies each single-item write atomically; moto does not (it reads the item, applies
-    the expression and stores the result, unlocked), so two threads updating one item can lose
-    an ``ADD v``. Serialize moto's item writes, as DynamoDB does, so these tests judge our version
-    checks and not moto's thread safety."""
+        the expression and stores the result, unlocked), so two threads updating one item can lose
+        an ``ADD v``, or fail a query with "dictionary changed size during iteration". Serialize moto's
+    item operations (DynamoDB isolates each single-item write), so these tests judge our version
+        checks and not moto's thread safety."""
     from moto.dynamodb.models import DynamoDBBackend
 
     lock = threading.RLock()
-    for name in ("put_item", "update_item", "delete_item"):
+    # Reads too: moto iterates the table's dicts while another thread writes to them.
+    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan", "batch_write_item"):
         original = getattr(DynamoDBBackend, name)
 
         def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
