@@ -65,9 +65,17 @@ class QueuePoller:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Ask the thread to finish its current batch and stop; :meth:`join` waits for it."""
         self._stop.set()
-        self._thread.join(timeout=10)
+
+    def join(self, timeout: float) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout)
+
+    def stop(self) -> None:
+        self.request_stop()
+        self.join(timeout=10)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -143,8 +143,13 @@ class LocalStack:
         if self.relays is not None:
             self.relays.stop()
             self.relays = None
+        # Every poller is told first and then joined against one deadline: stopped one by one,
+        # each would sit out its own long poll and a stack of many queues took tens of seconds.
         for poller in self.pollers:
-            poller.stop()
+            poller.request_stop()
+        deadline = time.monotonic() + 10
+        for poller in self.pollers:
+            poller.join(timeout=max(0.0, deadline - time.monotonic()))
         self.pollers.clear()
         if self._gateway:
             self._gateway.stop()
