@@ -10,18 +10,17 @@ import json
 import logging
 import os
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from local.apigw import LocalApiGateway
 from local.archive_http import ArchiveHttpServer
 from local.lambda_runtime import load_handler
+from local.moto_process import MotoProcess
 from local.names import BOT_WEBHOOK_PATH, REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
 from local.relay import LocalRelays, provision_relay
@@ -74,7 +73,7 @@ class LocalStack:
             raise ValueError("local mode needs a webhook public key (PEM or URL)")
         self.settings = settings
         self.names = names or LocalNames()
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: MotoProcess | None = None
         self._gateway: LocalApiGateway | None = None
         self._archive_http: ArchiveHttpServer | None = None
         self.pollers: list[QueuePoller] = []
@@ -87,17 +86,10 @@ class LocalStack:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalStack:
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
-        self._moto = ThreadedMotoServer(
-            ip_address=self.settings.host, port=self.settings.aws_port, verbose=False
-        )
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.aws_endpoint = f"http://{host}:{port}"
-        # moto's server keeps its resources in the process's global backends: a stack started after
-        # another one in the same process (tests, a second demo) would find the first one's tables.
-        reset = urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - moto's server on loopback
+        # moto's server runs in a child process (local.moto_process): a fresh one per stack, so no
+        # stack finds another's tables, and with a core of its own rather than a share of our GIL.
+        self._moto = MotoProcess(self.settings.host, self.settings.aws_port).start()
+        self.aws_endpoint = self._moto.endpoint
         self._apply_environment()
         wiring.reset()
         self.provision()
@@ -286,17 +278,14 @@ class LocalStack:
         sqs = self.client("sqs")
         depths: dict[str, dict[str, int]] = {}
         for route in (*ROUTES, REBUILDS):
-            attrs = sqs.get_queue_attributes(
-                QueueUrl=self.queue_urls[route.name],
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                    "ApproximateNumberOfMessagesDelayed",
-                ],
-            )["Attributes"]
-            dlq = sqs.get_queue_attributes(
-                QueueUrl=self.dlq_urls[route.name], AttributeNames=["ApproximateNumberOfMessages"]
-            )["Attributes"]
+            # "All", not the three names: moto computes every attribute (walking the queue's
+            # messages) once for "All", and once per name asked for otherwise.
+            attrs = sqs.get_queue_attributes(QueueUrl=self.queue_urls[route.name], AttributeNames=["All"])[
+                "Attributes"
+            ]
+            dlq = sqs.get_queue_attributes(QueueUrl=self.dlq_urls[route.name], AttributeNames=["All"])[
+                "Attributes"
+            ]
             depths[route.name] = {
                 "visible": int(attrs["ApproximateNumberOfMessages"]),
                 # Delayed messages (rebuild requests, the bot audio consumer's timers) are work

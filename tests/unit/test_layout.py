@@ -134,6 +134,8 @@ LOCAL_EMULATION = [
     "local.standin",
     "local.standin_rest",
     "local.demo",
+    "local.moto_process",
+    "waitress",
 ]
 
 PROBE = """
@@ -195,7 +197,7 @@ def test_the_local_commands_do_load_the_emulation() -> None:
     result = run_cli(["--help"])
     assert result["loaded"] == []
     probe = subprocess.run(
-        [sys.executable, "-c", "import sys, local.dev; print('moto' in sys.modules)"],
+        [sys.executable, "-c", "import sys, local.dev; print('local.stack' in sys.modules)"],
         cwd=REPO,
         capture_output=True,
         text=True,
