@@ -17,6 +17,8 @@ add only one index at a time to a table that already holds data):
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -138,6 +140,12 @@ class SessionSummary:
     @property
     def list_key(self) -> str:
         return list_key(self.started, self.meeting_id, self.session_id)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of everything the listing items hold: equal digests, equal items."""
+        items = {"row": self.row, "key": self.list_key, "state": self.state, "partitions": self.partitions()}
+        return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
 
     def partitions(self) -> dict[str, str]:
         """Listing item sort key -> its index partition."""

@@ -53,6 +53,8 @@ if TYPE_CHECKING:
 MAX_REWRITES = 5  # inline mode: rebuild again while concurrent writers move the record on
 IMMEDIATE_EVENTS = frozenset({"meeting.ended"})
 SOURCE_CACHE_BYTES = 64 * 1024 * 1024
+# The listing items' digest, kept with the derived files' (never an S3 key: keys have no '#').
+SUMMARY_MARK = "#listing"
 
 
 @dataclass
@@ -185,7 +187,10 @@ class SessionRecorder:
                     self._archive.put_bytes(key, data, content_type=content_type)
                 written[key] = digest
             manifest = json.loads(outputs.manifest)
-            self._store.put_summary(summarize(manifest, now=datetime.fromtimestamp(self._clock(), UTC)))
+            summary = summarize(manifest, now=datetime.fromtimestamp(self._clock(), UTC))
+            if written.get(SUMMARY_MARK) != summary.digest:  # its items too: rewritten only when changed
+                self._store.put_summary(summary)
+                written[SUMMARY_MARK] = summary.digest
             if written != state.written:
                 self._store.save_written(meeting_id, session_id, written)
             if self._store.finish_rebuild(meeting_id, session_id, version=state.version, built_at=built_at):
