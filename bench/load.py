@@ -27,6 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
+import tempfile
 import threading
 import time
 import urllib.error
@@ -35,10 +38,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 
+from local.moto_process import TIMINGS_ENV
 from local.signing import WebhookSigner
 from local.stack import LocalNames, LocalSettings, LocalStack
 from shared.ingest.envelope import build_detail
@@ -136,6 +141,13 @@ def _size(body: Any) -> int:
     return 0
 
 
+def _file_kind(key: str) -> str:
+    """What a PUT wrote, for counting: raw webhook bodies together, derived files by name."""
+    if "/events/" in key:
+        return "events/"
+    return key.rsplit("/", 1)[-1] if "/" in key else key
+
+
 class WriteCounter:
     """Counts S3 PUTs (objects and parts), DynamoDB writes (items) and the bytes of S3 PUTs, from
     a ``before-call`` hook on a boto3 session's event system (every client it creates later)."""
@@ -146,6 +158,7 @@ class WriteCounter:
         self.s3_bytes = 0
         self.dynamodb_writes = 0
         self.by_operation: dict[str, int] = {}
+        self.puts_by_file: dict[str, int] = {}  # "events/" for raw bodies, else the file's name
 
     def install(self, session: boto3.session.Session | None = None) -> WriteCounter:
         if session is None:
@@ -162,6 +175,8 @@ class WriteCounter:
             if service == "s3" and operation in ("PutObject", "UploadPart"):
                 self.s3_puts += 1
                 self.s3_bytes += _size(params.get("Body", b""))
+                file = _file_kind(str(params.get("Key", "")))
+                self.puts_by_file[file] = self.puts_by_file.get(file, 0) + 1
             elif service == "dynamodb" and operation in DYNAMODB_WRITES:
                 items = 1
                 if operation == "BatchWriteItem":
@@ -197,6 +212,9 @@ class LoadReport:
     s3_put_bytes: int = 0
     dynamodb_writes: int = 0
     rebuild_window_seconds: int = 0
+    puts_by_file: dict[str, int] = field(default_factory=dict)
+    # CPU seconds moto's server spent per AWS operation: (calls, seconds), most expensive first.
+    moto_cpu: dict[str, tuple[int, float]] = field(default_factory=dict)
     # Messages still queued when the drain timeout ran out (empty: drained).
     left_over: dict[str, int] = field(default_factory=dict)
 
@@ -224,6 +242,21 @@ class LoadReport:
             and self.archived_versions == self.expected_keys
             and not self.dead_letters
         )
+
+    def cost_lines(self) -> list[str]:
+        """Where the PUTs went, and where moto's CPU went (the stand-in, not the functions)."""
+        puts = ", ".join(
+            f"{name} {count}" for name, count in sorted(self.puts_by_file.items(), key=lambda i: -i[1])
+        )
+        lines = [f"S3 PUTs by file: {puts}"]
+        if self.moto_cpu:
+            total = sum(seconds for _, seconds in self.moto_cpu.values())
+            top = ", ".join(
+                f"{name} {count}x {1000 * seconds / max(1, count):.1f} ms"
+                for name, (count, seconds) in list(self.moto_cpu.items())[:6]
+            )
+            lines.append(f"moto's server CPU: {total:.1f} s in requests; most: {top}")
+        return lines
 
     def summary(self) -> str:
         return (
@@ -286,7 +319,13 @@ def run_load(
     settings = LocalSettings(public_key_pem=signer.public_pem())
     if rebuild_window_seconds is not None:
         settings.rebuild_window_seconds = rebuild_window_seconds
-    with LocalStack(settings, names) as stack:
+    timings = Path(tempfile.mkdtemp(prefix="load-moto-")) / "timings.tsv"
+    os.environ[TIMINGS_ENV] = str(timings)  # read by moto's server process as it starts
+    try:
+        stack = LocalStack(settings, names).start()
+    finally:
+        os.environ.pop(TIMINGS_ENV, None)
+    try:
         url = stack.webhook_url
         puts_before, bytes_before, writes_before = counter.snapshot()
         started = time.perf_counter()
@@ -306,6 +345,14 @@ def run_load(
             Bucket=stack.names.bucket, Prefix="meetings/"
         ):
             versions += sum(1 for v in page.get("Versions", []) if "/events/" in v["Key"])
+    finally:
+        stack.stop()
+    moto_cpu = {}
+    if timings.exists():  # written when the stack stopped its moto server
+        for line in timings.read_text().splitlines():
+            name, calls, seconds = line.split("\t")
+            moto_cpu[name] = (int(calls), float(seconds))
+        shutil.rmtree(timings.parent, ignore_errors=True)
     return LoadReport(
         webhooks=len(bodies),
         senders=senders,
@@ -323,6 +370,8 @@ def run_load(
         s3_put_bytes=bytes_after - bytes_before,
         dynamodb_writes=writes_after - writes_before,
         rebuild_window_seconds=settings.rebuild_window_seconds,
+        puts_by_file=dict(counter.puts_by_file),
+        moto_cpu=moto_cpu,
         left_over={
             name: d["visible"] + d["in_flight"] + d.get("delayed", 0)
             for name, d in depths.items()
@@ -482,6 +531,8 @@ def main() -> None:
         rebuild_window_seconds=args.rebuild_window,
     )
     print(f"load: {report.summary()}")
+    for line in report.cost_lines():
+        print(f"  {line}")
     if not report.exactly_once or report.accepted != report.webhooks:
         raise SystemExit(1)
 

@@ -10,6 +10,9 @@ mode's CPU, and most of that in work whose result cannot change within a request
   ``GetQueueAttributes`` call. With a backlog of n messages, receiving it cost O(n²).
 - **EventBridge input transformers.** Every event built a new JSONPath parser (its lexer and parser
   tables) for every input path of every matching rule.
+- **DynamoDB update expressions.** Every UpdateItem tokenized and parsed its expression again;
+  the functions send a handful of distinct ones. moto's validator deep-copies the parsed tree
+  before it works on it, so one parse per expression string serves every call.
 - **DynamoDB queries.** A query on a table's own key sorted every item of the table, then kept the
   partition's: O(table) per query where DynamoDB reads one partition.
 
@@ -43,6 +46,7 @@ def apply() -> list[str]:
         ("sqs-attributes", _sqs_attributes),
         ("jsonpath", _jsonpath),
         ("dynamodb-query", _dynamodb_query),
+        ("dynamodb-update-parse", _dynamodb_update_parse),
         ("dynamodb-atomic", _dynamodb_atomic),
     ):
         try:
@@ -209,3 +213,14 @@ def _dynamodb_atomic() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def _dynamodb_update_parse() -> None:
+    from moto.dynamodb.parsing import expressions
+    from moto.dynamodb.parsing.validators import Validator
+
+    if "deepcopy(expression)" not in inspect.getsource(Validator.__init__):
+        raise TypeError("another moto: the validator may change the parsed tree")
+    parser: Any = getattr(expressions, "UpdateExpressionParser")  # noqa: B009 - untyped in moto
+    parse: Any = functools.lru_cache(maxsize=256)(parser.make.__func__)
+    parser.make = classmethod(parse)

@@ -274,7 +274,9 @@ class LocalStack:
         wiring.reset()
 
     # -- observation -------------------------------------------------------------------------
-    def queue_depths(self) -> dict[str, dict[str, int]]:
+    def queue_depths(self, *, dead_letters: bool = True) -> dict[str, dict[str, int]]:
+        """Messages per route: visible, in flight, delayed, and (unless ``dead_letters=False``,
+        which halves the calls) in its dead-letter queue."""
         sqs = self.client("sqs")
         depths: dict[str, dict[str, int]] = {}
         for route in (*ROUTES, REBUILDS):
@@ -283,16 +285,20 @@ class LocalStack:
             attrs = sqs.get_queue_attributes(QueueUrl=self.queue_urls[route.name], AttributeNames=["All"])[
                 "Attributes"
             ]
-            dlq = sqs.get_queue_attributes(QueueUrl=self.dlq_urls[route.name], AttributeNames=["All"])[
-                "Attributes"
-            ]
+            dlq = (
+                sqs.get_queue_attributes(QueueUrl=self.dlq_urls[route.name], AttributeNames=["All"])[
+                    "Attributes"
+                ]
+                if dead_letters
+                else {}
+            )
             depths[route.name] = {
                 "visible": int(attrs["ApproximateNumberOfMessages"]),
                 # Delayed messages (rebuild requests, the bot audio consumer's timers) are work
                 # still to come.
                 "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
                 "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
-                "dlq": int(dlq["ApproximateNumberOfMessages"]),
+                "dlq": int(dlq.get("ApproximateNumberOfMessages", 0)),
             }
         return depths
 
@@ -301,14 +307,16 @@ class LocalStack:
         deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while True:
-            depths = self.queue_depths()
+            # Dead-letter depths only matter to the answer, once the queues are quiet.
+            counted_dead_letters = quiet_since is not None
+            depths = self.queue_depths(dead_letters=counted_dead_letters)
             busy = any(p.busy for p in self.pollers)
             pending = sum(d["visible"] + d["in_flight"] + d.get("delayed", 0) for d in depths.values())
             now = time.monotonic()
             if pending == 0 and not busy:
                 quiet_since = quiet_since or now
                 if now - quiet_since >= settle:
-                    return depths
+                    return depths if counted_dead_letters else self.queue_depths()
             else:
                 quiet_since = None
             if now > deadline:

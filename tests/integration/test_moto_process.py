@@ -1,0 +1,168 @@
+"""moto's server as local mode runs it: a child process, behind waitress, with ``local.moto_speedups``.
+The speed-ups must not change an answer: each behaviour they touch is checked here against what
+SQS and DynamoDB do."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from local.moto_process import MotoProcess
+
+
+@pytest.fixture(scope="module")
+def moto() -> Iterator[MotoProcess]:
+    process = MotoProcess("127.0.0.1").start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def client(moto: MotoProcess, service: str) -> Any:
+    return boto3.client(
+        service,
+        endpoint_url=moto.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def test_a_taken_port_is_an_error_not_a_hang(moto: MotoProcess) -> None:
+    with pytest.raises(OSError, match="did not start"):
+        MotoProcess("127.0.0.1", moto.port).start(timeout=30)
+
+
+def test_fifo_content_deduplication_still_drops_the_repeat(moto: MotoProcess) -> None:
+    sqs = client(moto, "sqs")
+    url = sqs.create_queue(
+        QueueName="dedup.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody="same body", MessageGroupId="g")
+    sqs.send_message(QueueUrl=url, MessageBody="another body", MessageGroupId="g")
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attrs["Attributes"] == {"ApproximateNumberOfMessages": "2"}
+
+
+def test_queue_depths_and_receiving_count_every_kind_of_message(moto: MotoProcess) -> None:
+    sqs = client(moto, "sqs")
+    url = sqs.create_queue(QueueName="depths")["QueueUrl"]
+    for i in range(5):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=60)["Messages"]
+    assert len(received) == 2
+    attrs = sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+            "MessageRetentionPeriod",
+        ],
+    )["Attributes"]
+    assert attrs == {
+        "ApproximateNumberOfMessages": "3",
+        "ApproximateNumberOfMessagesNotVisible": "2",
+        "ApproximateNumberOfMessagesDelayed": "1",
+        "MessageRetentionPeriod": "345600",
+    }
+    rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    assert len(rest) == 3  # the delayed one is not yet visible
+    assert sorted(m["Body"] for m in [*received, *rest]) == ["m0", "m1", "m2", "m3", "m4"]
+
+
+def test_a_table_query_reads_its_partition_in_key_order(moto: MotoProcess) -> None:
+    ddb = client(moto, "dynamodb")
+    ddb.create_table(
+        TableName="records",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "g", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [
+                    {"AttributeName": "g", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for pk in ("a", "b", "c"):
+        for sk in ("3", "1", "2"):
+            ddb.put_item(TableName="records", Item={"pk": {"S": pk}, "sk": {"S": sk}, "g": {"S": "all"}})
+
+    def query(**kwargs: Any) -> list[tuple[str, str]]:
+        items = ddb.query(TableName="records", **kwargs)["Items"]
+        return [(i["pk"]["S"], i["sk"]["S"]) for i in items]
+
+    values = {":p": {"S": "b"}}
+    assert query(KeyConditionExpression="pk = :p", ExpressionAttributeValues=values) == [
+        ("b", "1"),
+        ("b", "2"),
+        ("b", "3"),
+    ]
+    assert query(
+        KeyConditionExpression="pk = :p", ExpressionAttributeValues=values, ScanIndexForward=False
+    ) == [
+        ("b", "3"),
+        ("b", "2"),
+        ("b", "1"),
+    ]
+    assert query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "none"}}) == []
+    by_index = query(
+        IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "all"}}
+    )
+    assert len(by_index) == 9
+    assert [sk for _, sk in by_index] == sorted(sk for _, sk in by_index)
+
+
+def test_concurrent_adds_to_one_item_are_all_counted(moto: MotoProcess) -> None:
+    """DynamoDB applies each UpdateItem atomically; moto's server, on many threads, could lose one."""
+    ddb = client(moto, "dynamodb")
+    ddb.create_table(
+        TableName="counters",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    threads, adds = 8, 40
+
+    def add() -> None:
+        own = client(moto, "dynamodb")
+        for _ in range(adds):
+            own.update_item(
+                TableName="counters",
+                Key={"pk": {"S": "n"}},
+                UpdateExpression="ADD v :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            )
+
+    workers = [threading.Thread(target=add) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    item = ddb.get_item(TableName="counters", Key={"pk": {"S": "n"}}, ConsistentRead=True)["Item"]
+    assert item["v"] == {"N": str(threads * adds)}
+
+
+def test_stopping_ends_the_child(moto: MotoProcess) -> None:
+    other = MotoProcess("127.0.0.1").start()
+    child = other._process
+    assert child is not None
+    assert child.poll() is None
+    other.stop()
+    assert child.poll() is not None
