@@ -278,10 +278,16 @@ def read_fields(payload: Any) -> Fields | None:
         or not isinstance(recording.get("status"), str)
     ):
         return None
-    # Every id present must be safe, whatever the event (the models may be stricter for some events).
-    for value in (meeting_id, session_id):
-        if value is not None and not is_safe_id(value):
-            return None
+    # Every id present must be safe, whatever the event, in every place the models look (they
+    # check each one, not only the one that names the session: a body whose meeting.id is fine
+    # but whose recording.recordingId is "../up" is theirs to refuse).
+    ids = [meeting.get("id"), meeting.get("sessionId")]
+    if flat:
+        ids += [payload.get("meetingId"), payload.get("sessionId")]
+    if is_recording:
+        ids += [recording.get(key) for key in ("id", "recordingId", "meetingId", "roomUUID")]
+    if any(value is not None and not is_safe_id(value) for value in ids):
+        return None
     if needs_ids and (meeting_id is None or session_id is None):
         return None
     return Fields(

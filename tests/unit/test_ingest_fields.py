@@ -139,6 +139,28 @@ def test_whatever_the_hand_reader_accepts_the_models_accept_alike(payload: dict[
     )
 
 
+def test_an_unsafe_id_beside_a_safe_one_is_left_to_the_models() -> None:
+    """Found by the property above: the hand reader checked the recording id it would use (``id``)
+    and accepted ``recordingId: "../up"`` beside it, which the models refuse."""
+    recording = {
+        "id": "97cb480d-5840-4528-ace3-919b5e386c68",
+        "recordingId": "../up",
+        "meetingId": "50c8940e-1b97-402a-97d6-2708b7feca41",
+        "status": "RECORDING",
+        "roomUUID": "05e57591-d89e-45c9-ae44-08dc1eaad0e0",
+    }
+    for place in ("recordingId", "meetingId", "roomUUID"):
+        payload = {
+            "event": "recording.statusUpdate",
+            "recording": {**recording, "recordingId": "r1", place: "../up"},
+        }
+        assert read_fields(copy.deepcopy(payload)) is None, place
+        with pytest.raises(ValueError, match="not a safe id"):
+            parse_event(payload)
+    meeting = {"id": "m1", "sessionId": "../s"}
+    assert read_fields({"event": "meeting.started", "meeting": meeting}) is None
+
+
 def test_app_ids_come_from_every_place_the_shapes_carry_them() -> None:
     assert app_ids_in({"meeting": {"organizedBy": {"id": APP}}}) == (APP,)
     assert app_ids_in({"organizedBy": {"id": APP}}) == (APP,)
