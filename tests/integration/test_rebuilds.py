@@ -202,6 +202,34 @@ def test_only_changed_files_are_written(rig: Rig) -> None:
     assert rig.same_as_todays_builder() == []
 
 
+def test_listing_items_are_rewritten_only_when_they_change(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows: list[dict[str, Any]] = []
+    original = SessionStore.put_summary
+
+    def counting(self: SessionStore, summary: Any) -> None:
+        rows.append(summary.row)
+        original(self, summary)
+
+    monkeypatch.setattr(SessionStore, "put_summary", counting)
+    for payload in [STARTED, *PRESENCE]:
+        rig.recorder.record_event(detail_of(payload))
+    rig.recorder.rebuild(MEETING.meeting_id, MEETING.session_id)
+    assert len(rows) == 1
+    # A redelivered fact moves the record's version, so the session is rebuilt; only session.json
+    # (its rebuild section) changes, and the listing items are left as they are.
+    rig.recorder.record_event(detail_of(PRESENCE[0]))
+    result = rig.recorder.rebuild(MEETING.meeting_id, MEETING.session_id)
+    assert not result.skipped
+    assert result.put == ["session.json"]
+    assert len(rows) == 1
+    # The meeting ends: the row changes, so the items are written again.
+    rig.recorder.record_event(detail_of(ENDED))
+    rig.recorder.rebuild(MEETING.meeting_id, MEETING.session_id)
+    assert len(rows) == 2
+    assert rows[0] != rows[1]
+    assert rig.store.summary_row(MEETING.meeting_id, MEETING.session_id) == rows[1]
+
+
 def test_rebuild_killed_mid_write_is_redone_when_its_request_comes_back(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
