@@ -23,6 +23,7 @@ from shared.archive.keys import session_prefix
 from shared.ingest.envelope import WebhookDetail, build_detail
 from shared.session.model import ArtifactRecord, ArtifactState
 from tests.integration.conftest import MotoStack
+from tests.support.moto_atomic import serialize_dynamodb
 
 MEETING, SESSION = "m-concurrent", "s-concurrent"
 PREFIX = session_prefix(MEETING, SESSION)
@@ -30,23 +31,8 @@ PREFIX = session_prefix(MEETING, SESSION)
 
 @pytest.fixture(autouse=True)
 def _atomic_item_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each single-item write atomically; moto does not (it reads the item, applies
-        the expression and stores the result, unlocked), so two threads updating one item can lose
-        an ``ADD v``, or fail a query with "dictionary changed size during iteration". Serialize moto's
-    item operations (DynamoDB isolates each single-item write), so these tests judge our version
-        checks and not moto's thread safety."""
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    # Reads too: moto iterates the table's dicts while another thread writes to them.
-    for name in ("put_item", "update_item", "delete_item", "get_item", "query", "scan", "batch_write_item"):
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+    """DynamoDB isolates each single-item write; in-process moto does not (tests.support.moto_atomic)."""
+    serialize_dynamodb(monkeypatch)
 
 
 def joined(name: str, second: int) -> WebhookDetail:

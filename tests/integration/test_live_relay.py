@@ -20,8 +20,16 @@ from local.relay import provision_relay, run_chain
 from shared import wiring
 from shared.sources.live_relay.bus import LIVE_SOURCE
 from tests.integration.conftest import MotoStack
+from tests.support.moto_atomic import serialize_dynamodb
 
 MEETING = "bot-meeting-1"
+
+
+@pytest.fixture(autouse=True)
+def _atomic_item_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Legs run as threads, and two can take the same message (a handover): the relay table's
+    conditional writes must be atomic, as DynamoDB's are (tests.support.moto_atomic)."""
+    serialize_dynamodb(monkeypatch)
 
 
 @dataclass
@@ -85,6 +93,26 @@ def relay(moto_stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> RelayHarnes
     events.put_targets(Rule="capture-live", EventBusName=names.bus, Targets=[{"Id": "capture", "Arn": arn}])
     monkeypatch.setenv("RELAY_TABLE", names.relay_table)
     return RelayHarness(moto_stack, capture, monkeypatch)
+
+
+def test_a_late_next_leg_finds_the_previous_one_still_connected(relay: RelayHarness) -> None:
+    """GIVEN every next leg starting 1 s after the previous leg's deadline (a cold start, a delayed
+    asynchronous invoke) THEN the previous leg stays connected until the next one has connected:
+    no gap, and every line on the bus and in the archive once."""
+    relay.configure(leg=2.0, overlap=0.5)
+    bot = FakeBotSocket(scripted_meeting(seconds=12.0, line_every=1.0)).start()
+    try:
+        relay_id, result = relay.run(bot, leg=2.0, overlap=-1.0)  # the chain waits 3 s between legs
+    finally:
+        bot.stop()
+    lines = [m["data"]["transcript"] for m in (item.message for item in bot.script) if m["type"] == "ts"]
+    assert len(lines) == 12
+    ts = [e["detail"]["data"]["text"] for e in relay.bus() if e["detail-type"] == "ts"]
+    assert sorted(ts) == sorted(lines)
+    manifest = json.loads(relay.folder(relay_id)[f"meetings/{MEETING}/sessions/{relay_id}/session.json"])
+    assert manifest["liveRelay"]["gaps"] == []
+    assert manifest["liveRelay"]["complete"] is True
+    assert result["lines"] == 12
 
 
 def test_handoffs_relay_every_line_exactly_once_on_the_bus_and_in_the_archive(relay: RelayHarness) -> None:

@@ -61,6 +61,9 @@ class LegSettings:
     backoff_max_seconds: float = 15.0
     meta_refresh_seconds: float = 0.25
     heartbeat_seconds: float = 2.0
+    # Past its deadline a connected leg stays on until the next leg has connected (make before
+    # break), for at most this long and never past its function's timeout.
+    handoff_grace_seconds: float = 60.0
 
 
 @dataclass
@@ -106,6 +109,7 @@ class Leg:
         self._meta_checked = -1e9
         self._heartbeat_at = -1e9
         self._piece_due = 0.0
+        self._hard_deadline = 0.0
         self._ended: str | None = None  # why the relay (not just this leg) ended
         self._meeting: dict[str, str] = {}
 
@@ -115,6 +119,9 @@ class Leg:
         deadline = self._monotonic() + self._settings.leg_seconds
         if time_left is not None:  # never past the function's own timeout, with a margin to report
             deadline = min(deadline, self._monotonic() + max(0.0, time_left() - 5.0))
+        self._hard_deadline = deadline + self._settings.handoff_grace_seconds
+        if time_left is not None:
+            self._hard_deadline = min(self._hard_deadline, self._monotonic() + max(0.0, time_left() - 5.0))
         self._piece_due = self._monotonic() + self._settings.piece_seconds
         meta = self._store.meta(self.relay_id)
         if meta is None or meta.ended:
@@ -175,7 +182,7 @@ class Leg:
         self._check_meta(force=True)
         reason = "leg_deadline"
         try:
-            while self._monotonic() < deadline:
+            while self._connected_until(deadline):
                 try:
                     text = socket.recv(timeout=min(self._settings.meta_refresh_seconds, 0.5))
                 except TimeoutError:
@@ -206,6 +213,18 @@ class Leg:
                 self._connections,
             )
         return reason
+
+    def _connected_until(self, deadline: float) -> bool:
+        """Before the deadline: stay. After it: stay until a newer leg has connected (it claims
+        ``current_leg`` once connected), so the two overlap even when the next leg starts late (a
+        cold start, a delayed asynchronous invoke). Never past the hard deadline."""
+        now = self._monotonic()
+        if now < deadline:
+            return True
+        if now >= self._hard_deadline:
+            return False
+        self._check_meta()
+        return self._current_leg <= self.leg and not self._ended
 
     def _heartbeat(self) -> None:
         if (
