@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -113,7 +112,7 @@ class MotoProcess:
         self.endpoint = ""
         self._process: subprocess.Popen[str] | None = None
 
-    def start(self, timeout: float = 60.0) -> MotoProcess:
+    def start(self) -> MotoProcess:
         process = subprocess.Popen(  # noqa: S603 - our own module, with our own interpreter
             [sys.executable, "-m", "local.moto_process", "--host", self.host, "--port", str(self.port)],
             stdin=subprocess.PIPE,
@@ -129,13 +128,6 @@ class MotoProcess:
         self.port = int(line.split()[1])
         self.endpoint = f"http://{self.host}:{self.port}"
         return self
-
-    def get_host_and_port(self) -> tuple[str, int]:
-        return self.host, self.port
-
-    def reset(self) -> None:
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310
-        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310 - moto's server on loopback
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -35,7 +35,7 @@ def client(moto: MotoProcess, service: str) -> Any:
 
 def test_a_taken_port_is_an_error_not_a_hang(moto: MotoProcess) -> None:
     with pytest.raises(OSError, match="did not start"):
-        MotoProcess("127.0.0.1", moto.port).start(timeout=30)
+        MotoProcess("127.0.0.1", moto.port).start()
 
 
 def test_fifo_content_deduplication_still_drops_the_repeat(moto: MotoProcess) -> None:
