@@ -73,10 +73,6 @@ class QueuePoller:
         if self._thread.is_alive():
             self._thread.join(timeout=timeout)
 
-    def stop(self) -> None:
-        self.request_stop()
-        self.join(timeout=10)
-
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
