@@ -166,3 +166,92 @@ def test_stopping_ends_the_child(moto: MotoProcess) -> None:
     assert child.poll() is None
     other.stop()
     assert child.poll() is not None
+
+
+def test_an_index_query_reads_its_partition_in_index_order_page_by_page(moto: MotoProcess) -> None:
+    """DynamoDB's order on an index: its sort key, then (for equal sort keys, which an index
+    allows) the table's keys. Numbers sort as numbers. Pages continue where the last one ended."""
+    import random
+
+    ddb = client(moto, "dynamodb")
+    ddb.create_table(
+        TableName="listing",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": "part", "AttributeType": "S"},
+            {"AttributeName": "at", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-time",
+                "KeySchema": [
+                    {"AttributeName": "part", "KeyType": "HASH"},
+                    {"AttributeName": "at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    rng = random.Random(7)
+    rows = []
+    for i in range(300):
+        pk, sk = f"p{rng.randrange(40):02d}", f"s{i:03d}"
+        part = rng.choice(["all", "all", "other"])
+        at = rng.choice([5, 9, 10, 11, 100, 1000])  # ties, and 9 < 10 < 100 as numbers only
+        item = {"pk": {"S": pk}, "sk": {"S": sk}, "at": {"N": str(at)}}
+        if rng.random() > 0.1:  # some items are not in the index at all
+            item["part"] = {"S": part}
+            rows.append((part, at, pk, sk))
+        ddb.put_item(TableName="listing", Item=item)
+
+    def query_all(forward: bool, low: int, high: int) -> list[tuple[int, str, str]]:
+        got: list[tuple[int, str, str]] = []
+        start: dict[str, Any] | None = None
+        for _ in range(100):  # 300 items, 7 a page: a loop past this repeats pages
+            page = ddb.query(
+                TableName="listing",
+                IndexName="by-time",
+                KeyConditionExpression="part = :p AND #at BETWEEN :lo AND :hi",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={
+                    ":p": {"S": "all"},
+                    ":lo": {"N": str(low)},
+                    ":hi": {"N": str(high)},
+                },
+                ScanIndexForward=forward,
+                Limit=7,
+                **({"ExclusiveStartKey": start} if start else {}),
+            )
+            got += [(int(i["at"]["N"]), i["pk"]["S"], i["sk"]["S"]) for i in page["Items"]]
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return got
+        raise AssertionError(f"pages never ended; read {len(got)} items")
+
+    expected = sorted((at, pk, sk) for part, at, pk, sk in rows if part == "all" and 9 <= at <= 100)
+    assert expected
+    assert len({at for at, _, _ in expected}) == 4
+    assert query_all(True, 9, 100) == expected
+    assert query_all(False, 9, 100) == expected[::-1]
+
+    # Every kind of write shows in the next query: a new item, an item moved out of the partition
+    # (an update of its index key), and a deleted one.
+    _, at, pk, sk = next(row for row in rows if row[0] == "all" and row[1] == 10)
+    ddb.put_item(
+        TableName="listing",
+        Item={"pk": {"S": "new"}, "sk": {"S": "s"}, "part": {"S": "all"}, "at": {"N": "10"}},
+    )
+    ddb.update_item(
+        TableName="listing",
+        Key={"pk": {"S": pk}, "sk": {"S": sk}},
+        UpdateExpression="SET part = :o",
+        ExpressionAttributeValues={":o": {"S": "other"}},
+    )
+    gone = expected[-1]
+    ddb.delete_item(TableName="listing", Key={"pk": {"S": gone[1]}, "sk": {"S": gone[2]}})
+    changed = sorted({*expected, (10, "new", "s")} - {(at, pk, sk), gone})
+    assert query_all(True, 9, 100) == changed
+    assert query_all(False, 9, 100) == changed[::-1]
