@@ -168,7 +168,8 @@ def _jsonpath() -> None:
     jsonpath_ng.ext.parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
 
 
-# DynamoDB actions that change no item; any other request moves ``_writes`` on (``_dynamodb_query``).
+# DynamoDB actions that change no item; any other request moves the write count on
+# that ``_dynamodb_query`` keeps.
 _DYNAMODB_READS = frozenset(
     {
         "GetItem", "BatchGetItem", "TransactGetItems", "Query", "Scan", "DescribeTable", "ListTables",

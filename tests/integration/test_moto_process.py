@@ -33,6 +33,27 @@ def client(moto: MotoProcess, service: str) -> Any:
     )
 
 
+def create_indexed_table(ddb: Any, name: str, index: str, part: str, sort: tuple[str, str]) -> None:
+    """A table keyed (pk, sk), strings, with one index keyed (``part``, ``sort``: name and type)."""
+    definitions = {"pk": "S", "sk": "S", part: "S", sort[0]: sort[1]}
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t in definitions.items()],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": part, "KeyType": "HASH"},
+                    {"AttributeName": sort[0], "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def test_a_taken_port_is_an_error_not_a_hang(moto: MotoProcess) -> None:
     with pytest.raises(OSError, match="did not start"):
         MotoProcess("127.0.0.1", moto.port).start()
@@ -80,26 +101,7 @@ def test_queue_depths_and_receiving_count_every_kind_of_message(moto: MotoProces
 
 def test_a_table_query_reads_its_partition_in_key_order(moto: MotoProcess) -> None:
     ddb = client(moto, "dynamodb")
-    ddb.create_table(
-        TableName="records",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "g", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-g",
-                "KeySchema": [
-                    {"AttributeName": "g", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_indexed_table(ddb, "records", "by-g", "g", ("sk", "S"))
     for pk in ("a", "b", "c"):
         for sk in ("3", "1", "2"):
             ddb.put_item(TableName="records", Item={"pk": {"S": pk}, "sk": {"S": sk}, "g": {"S": "all"}})
@@ -174,27 +176,7 @@ def test_an_index_query_reads_its_partition_in_index_order_page_by_page(moto: Mo
     import random
 
     ddb = client(moto, "dynamodb")
-    ddb.create_table(
-        TableName="listing",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "part", "AttributeType": "S"},
-            {"AttributeName": "at", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-time",
-                "KeySchema": [
-                    {"AttributeName": "part", "KeyType": "HASH"},
-                    {"AttributeName": "at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_indexed_table(ddb, "listing", "by-time", "part", ("at", "N"))
     rng = random.Random(7)
     rows = []
     for i in range(300):
