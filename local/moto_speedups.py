@@ -19,11 +19,14 @@ mode's CPU, and most of that in work whose result cannot change within a request
   that partition. And sorts compare the keys' values, not moto's key objects (whose comparison
   recomputes both values each time): 40,000 items took 5 s to sort.
 
-One patch is about correctness, not speed: moto's server answers requests on many threads, and its
-DynamoDB is not thread-safe (two concurrent ``ADD``s to one item could lose one, and a conditional
-write could pass a condition another thread was about to break). DynamoDB applies each item write
-atomically; so does the stand-in now, by handling one DynamoDB request at a time. They are
-CPU-bound under one GIL anyway, so this costs no throughput.
+Two patches are about correctness, not speed: moto's server answers requests on many threads, and
+neither its DynamoDB nor its SQS receive is thread-safe. Two concurrent ``ADD``s to one item could
+lose one, and a conditional write could pass a condition another thread was about to break:
+DynamoDB applies each item write atomically; so does the stand-in now, by handling one DynamoDB
+request at a time. Two concurrent receives of one queue could both take the same message, and a
+message sent while another was deleted could be lost: SQS does neither; the stand-in now changes a
+queue's messages one request at a time (a long poll lets go while it waits). They are CPU-bound under one GIL anyway, so this
+costs no throughput.
 
 Each speed-up below computes exactly what moto computed, from the same state; the test suite, which
 runs every local-mode flow on them, is the check. They apply to the moto version ``uv.lock`` pins;
@@ -51,6 +54,7 @@ def apply() -> list[str]:
         ("dynamodb-query", _dynamodb_query),
         ("dynamodb-update-parse", _dynamodb_update_parse),
         ("dynamodb-atomic", _dynamodb_atomic),
+        ("sqs-atomic", _sqs_atomic),
     ):
         try:
             patch()
@@ -324,6 +328,58 @@ def _dynamodb_atomic() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def _sqs_atomic() -> None:
+    """A queue's messages change one request at a time. moto's ReceiveMessage checks that a message
+    is visible, then marks it received, so two concurrent receives could both take it; its
+    DeleteMessage rebuilds the queue's message list and puts the new list in place, so a message
+    sent meanwhile (appended to the old list) was lost, and a message another delete removed
+    meanwhile came back. Both seen with two consumer environments on a 2,000-webhook run (two
+    bodies never archived, nine archived twice); the second could happen with one, as a webhook
+    arrives while its queue's consumer deletes a batch. SQS hides a received message from every
+    other receiver and loses no sent message. A long poll lets go while it waits."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    lock = threading.RLock()  # a receive may move a message to its dead-letter queue (add_message)
+    original_receive = SQSBackend.receive_message
+    original_wait = Queue.wait_for_messages
+    original_add = Queue.add_message
+    original_delete = Queue.delete_message
+
+    @functools.wraps(original_receive)
+    def receive_message(self: SQSBackend, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            _local.receiving = True
+            try:
+                return original_receive(self, *args, **kwargs)
+            finally:
+                _local.receiving = False
+
+    @functools.wraps(original_wait)
+    def wait_for_messages(self: Queue, timeout: int) -> None:
+        if not getattr(_local, "receiving", False):
+            return original_wait(self, timeout)
+        lock.release()
+        try:
+            return original_wait(self, timeout)
+        finally:
+            lock.acquire()
+
+    @functools.wraps(original_add)
+    def add_message(self: Queue, message: Any) -> None:
+        with lock:
+            return original_add(self, message)
+
+    @functools.wraps(original_delete)
+    def delete_message(self: Queue, receipt_handle: str) -> None:
+        with lock:
+            return original_delete(self, receipt_handle)
+
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
+    Queue.add_message = add_message  # type: ignore[method-assign]
+    Queue.delete_message = delete_message  # type: ignore[method-assign]
 
 
 def _dynamodb_update_parse() -> None:

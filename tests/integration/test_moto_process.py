@@ -161,6 +161,89 @@ def test_concurrent_adds_to_one_item_are_all_counted(moto: MotoProcess) -> None:
     assert item["v"] == {"N": str(threads * adds)}
 
 
+def test_concurrent_receivers_never_get_the_same_message(moto: MotoProcess) -> None:
+    """SQS hides a received message from every other receiver until its visibility timeout; moto's
+    server, receiving on many threads, could hand one message to two of them (two consumer
+    environments would then archive one body twice). Long polls and short ones, side by side."""
+    sqs = client(moto, "sqs")
+    url = sqs.create_queue(QueueName="shared-by-receivers", Attributes={"VisibilityTimeout": "300"})[
+        "QueueUrl"
+    ]
+    messages = 600
+    for start in range(0, messages, 10):
+        sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"m{start + i}"} for i in range(10)]
+        )
+    received: list[str] = []
+    guard = threading.Lock()
+
+    def receive(wait_seconds: int) -> None:
+        own = client(moto, "sqs")
+        while True:
+            got = own.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds)
+            bodies = [m["Body"] for m in got.get("Messages", [])]
+            if not bodies:
+                return
+            with guard:
+                received.extend(bodies)
+
+    workers = [threading.Thread(target=receive, args=(i % 2,)) for i in range(8)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert len(received) == len(set(received)), "a message was handed to two receivers"
+    assert set(received) == {f"m{i}" for i in range(messages)}
+
+
+def test_messages_sent_while_others_are_deleted_all_arrive_once(moto: MotoProcess) -> None:
+    """SQS loses no message sent while receivers delete others; moto's DeleteMessage rebuilt the
+    queue's list and put it in place, dropping a message appended meanwhile (and bringing back one
+    another delete had removed). Senders and receivers that delete, side by side."""
+    sqs = client(moto, "sqs")
+    url = sqs.create_queue(QueueName="sent-while-deleting", Attributes={"VisibilityTimeout": "300"})[
+        "QueueUrl"
+    ]
+    senders, batches = 4, 30
+    sent = {f"s{n}-{b}-{i}" for n in range(senders) for b in range(batches) for i in range(10)}
+    received: list[str] = []
+    guard = threading.Lock()
+    sending_done = threading.Event()
+
+    def send(n: int) -> None:
+        own = client(moto, "sqs")
+        for b in range(batches):
+            own.send_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"s{n}-{b}-{i}"} for i in range(10)]
+            )
+
+    def receive() -> None:
+        own = client(moto, "sqs")
+        while True:
+            got = own.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            messages = got.get("Messages", [])
+            if not messages:
+                if sending_done.is_set():
+                    return
+                continue
+            with guard:
+                received.extend(m["Body"] for m in messages)
+            for m in messages:  # one at a time: as many deletes as possible beside the sends
+                own.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    receivers = [threading.Thread(target=receive) for _ in range(4)]
+    sending = [threading.Thread(target=send, args=(n,)) for n in range(senders)]
+    for worker in (*receivers, *sending):
+        worker.start()
+    for worker in sending:
+        worker.join()
+    sending_done.set()
+    for worker in receivers:
+        worker.join()
+    assert len(received) == len(set(received)), "a message was received twice"
+    assert set(received) == sent, f"{len(sent - set(received))} sent messages were lost"
+
+
 def test_stopping_ends_the_child(moto: MotoProcess) -> None:
     other = MotoProcess("127.0.0.1").start()
     child = other._process
