@@ -20,7 +20,7 @@ of fixed length, rebuild requests delivered when their delay (the window) is due
 clock. The baseline, measured in the same run, rebuilds after every change as the pipeline used to.
 
 Usage: python -m bench.load [--webhooks 2000] [--senders 50] [--sessions 100] [--timeout 600]
-       [--rebuild-window 1] [--growth] [--growth-window 30]
+       [--rebuild-window 1] [--consumer-processes 0] [--growth] [--growth-window 30]
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -46,6 +45,7 @@ import boto3
 from local.moto_process import TIMINGS_ENV
 from local.signing import WebhookSigner
 from local.stack import LocalNames, LocalSettings, LocalStack
+from local.write_counter import COUNT_WRITES_ENV, WriteCounter
 from shared.ingest.envelope import build_detail
 from shared.session.intake import raw_event_key
 
@@ -125,75 +125,6 @@ def workload(webhooks: int, sessions: int) -> list[bytes]:
     return [bodies[i] for i in order]
 
 
-DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
-
-
-def _size(body: Any) -> int:
-    """Bytes of a PUT body: bytes, or the file object botocore already wrapped them in."""
-    if isinstance(body, bytes | bytearray | str):
-        return len(body)
-    if hasattr(body, "seek") and hasattr(body, "tell"):
-        position = body.tell()
-        body.seek(0, 2)
-        size = int(body.tell())
-        body.seek(position)
-        return size
-    return 0
-
-
-def _file_kind(key: str) -> str:
-    """What a PUT wrote, for counting: raw webhook bodies together, derived files by name."""
-    if "/events/" in key:
-        return "events/"
-    return key.rsplit("/", 1)[-1] if "/" in key else key
-
-
-class WriteCounter:
-    """Counts S3 PUTs (objects and parts), DynamoDB writes (items) and the bytes of S3 PUTs, from
-    a ``before-call`` hook on a boto3 session's event system (every client it creates later)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.s3_puts = 0
-        self.s3_bytes = 0
-        self.dynamodb_writes = 0
-        self.by_operation: dict[str, int] = {}
-        self.puts_by_file: dict[str, int] = {}  # "events/" for raw bodies, else the file's name
-
-    def install(self, session: boto3.session.Session | None = None) -> WriteCounter:
-        if session is None:
-            boto3.setup_default_session()
-            session = boto3.DEFAULT_SESSION
-        assert session is not None
-        # The API call's own parameters (Body, RequestItems), before botocore serializes them.
-        session.events.register("before-parameter-build", self._before_call)
-        return self
-
-    def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
-        service, operation = model.service_model.service_name, model.name
-        with self._lock:
-            if service == "s3" and operation in ("PutObject", "UploadPart"):
-                self.s3_puts += 1
-                self.s3_bytes += _size(params.get("Body", b""))
-                file = _file_kind(str(params.get("Key", "")))
-                self.puts_by_file[file] = self.puts_by_file.get(file, 0) + 1
-            elif service == "dynamodb" and operation in DYNAMODB_WRITES:
-                items = 1
-                if operation == "BatchWriteItem":
-                    items = sum(len(v) for v in params.get("RequestItems", {}).values())
-                elif operation == "TransactWriteItems":
-                    items = len(params.get("TransactItems", []))
-                self.dynamodb_writes += items
-            else:
-                return
-            key = f"{service}.{operation}"
-            self.by_operation[key] = self.by_operation.get(key, 0) + 1
-
-    def snapshot(self) -> tuple[int, int, int]:
-        with self._lock:
-            return self.s3_puts, self.s3_bytes, self.dynamodb_writes
-
-
 @dataclass
 class LoadReport:
     webhooks: int
@@ -217,6 +148,14 @@ class LoadReport:
     moto_cpu: dict[str, tuple[int, float]] = field(default_factory=dict)
     # Messages still queued when the drain timeout ran out (empty: drained).
     left_over: dict[str, int] = field(default_factory=dict)
+    # CPU seconds from the first webhook sent to the end of the drain: this process (the senders,
+    # the API stand-in, every function) and moto's server process (None: the OS did not say).
+    cpu_seconds_here: float = 0.0
+    cpu_seconds_aws: float | None = None
+    cpu_seconds_consumers: float | None = None  # the consumer processes (None: none were run)
+    consumer_processes: int = 0
+    processed_by_consumer_processes: int = 0
+    cores: int = field(default_factory=lambda: os.cpu_count() or 1)
 
     @property
     def s3_puts_per_webhook(self) -> float:
@@ -243,12 +182,36 @@ class LoadReport:
             and not self.dead_letters
         )
 
+    def cpu_line(self, drain_target_seconds: float = 60.0) -> str:
+        """CPU per webhook, against what draining in ``drain_target_seconds`` on this machine's
+        cores could spend at most (every core busy the whole time)."""
+        per = 1000 / max(1, self.webhooks)
+        here = self.cpu_seconds_here * per
+        budget = self.cores * drain_target_seconds * per
+        if self.cpu_seconds_aws is None:
+            return f"CPU per webhook: {here:.1f} ms in this process (moto's server: not measured here)"
+        aws = self.cpu_seconds_aws * per
+        parts = [f"{here:.1f} ms in this process: senders, API, functions"]
+        total = here + aws
+        if self.consumer_processes:
+            if self.cpu_seconds_consumers is None:
+                return f"CPU per webhook: {here:.1f} ms here, {aws:.1f} ms in moto's server (consumer processes: not measured)"
+            consumers = self.cpu_seconds_consumers * per
+            total += consumers
+            parts.append(f"{consumers:.1f} ms in {self.consumer_processes} consumer processes")
+        parts.append(f"{aws:.1f} ms in moto's server")
+        return (
+            f"CPU per webhook: {total:.1f} ms ({'; '.join(parts)}); a {drain_target_seconds:.0f} s "
+            f"drain on {self.cores} cores allows at most {budget:.1f} ms"
+        )
+
     def cost_lines(self) -> list[str]:
-        """Where the PUTs went, and where moto's CPU went (the stand-in, not the functions)."""
+        """Where the PUTs went, where the CPU went, and where moto's went (the stand-in, not the
+        functions)."""
         puts = ", ".join(
             f"{name} {count}" for name, count in sorted(self.puts_by_file.items(), key=lambda i: -i[1])
         )
-        lines = [f"S3 PUTs by file: {puts}"]
+        lines = [f"S3 PUTs by file: {puts}", self.cpu_line()]
         if self.moto_cpu:
             total = sum(seconds for _, seconds in self.moto_cpu.values())
             top = ", ".join(
@@ -269,6 +232,12 @@ class LoadReport:
                 f"drained in {self.drain_seconds:.1f} s; "
                 if not self.left_over
                 else f"NOT drained after {self.drain_seconds:.1f} s (still queued: {self.left_over}); "
+            )
+            + (
+                f"{self.processed_by_consumer_processes} messages handled in "
+                f"{self.consumer_processes} consumer processes; "
+                if self.consumer_processes
+                else ""
             )
             + f"{self.s3_puts_per_webhook:.2f} S3 PUTs and {self.dynamodb_writes_per_webhook:.2f} DynamoDB writes "
             f"per webhook, {self.s3_put_bytes / max(1, self.sessions) / 1024:.1f} KiB written per session "
@@ -295,6 +264,10 @@ def _post(url: str, body: bytes, signer: WebhookSigner) -> tuple[int, float]:
     return status, (time.perf_counter() - started) * 1000
 
 
+def _spent(before: float | None, after: float | None) -> float | None:
+    return after - before if before is not None and after is not None else None
+
+
 def run_load(
     *,
     webhooks: int,
@@ -302,6 +275,7 @@ def run_load(
     sessions: int,
     timeout: float = 600.0,
     rebuild_window_seconds: int | None = None,
+    consumer_processes: int = 0,
 ) -> LoadReport:
     counter = WriteCounter().install()
     signer = WebhookSigner.generate()
@@ -319,15 +293,20 @@ def run_load(
     settings = LocalSettings(public_key_pem=signer.public_pem())
     if rebuild_window_seconds is not None:
         settings.rebuild_window_seconds = rebuild_window_seconds
+    settings.consumer_processes = consumer_processes
     timings = Path(tempfile.mkdtemp(prefix="load-moto-")) / "timings.tsv"
     os.environ[TIMINGS_ENV] = str(timings)  # read by moto's server process as it starts
+    os.environ[COUNT_WRITES_ENV] = "1"  # read by each consumer process as it starts
     try:
         stack = LocalStack(settings, names).start()
     finally:
         os.environ.pop(TIMINGS_ENV, None)
+        os.environ.pop(COUNT_WRITES_ENV, None)
     try:
         url = stack.webhook_url
         puts_before, bytes_before, writes_before = counter.snapshot()
+        cpu_before, aws_cpu_before = time.process_time(), stack.aws_cpu_seconds()
+        consumers_cpu_before = stack.consumer_processes_cpu_seconds()
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=senders) as pool:
             results = list(pool.map(lambda body: _post(url, body, signer), bodies))
@@ -337,7 +316,11 @@ def run_load(
         except TimeoutError:  # report what was done, and what was still queued
             depths = stack.queue_depths()
         drain_seconds = time.perf_counter() - started
+        cpu_here = time.process_time() - cpu_before
+        cpu_aws = _spent(aws_cpu_before, stack.aws_cpu_seconds())
+        cpu_consumers = _spent(consumers_cpu_before, stack.consumer_processes_cpu_seconds())
         puts_after, bytes_after, writes_after = counter.snapshot()
+        elsewhere = WriteCounter()
         archived = {key for key, _ in stack.list_archive("meetings/") if "/events/" in key}
         s3 = stack.client("s3")
         versions = 0
@@ -347,6 +330,16 @@ def run_load(
             versions += sum(1 for v in page.get("Versions", []) if "/events/" in v["Key"])
     finally:
         stack.stop()
+    processed_elsewhere = sum(stack.processed_elsewhere.values())
+    # The consumer processes handled no message before the first webhook was sent (there was none),
+    # so all they wrote belongs to this run.
+    for counts in stack.writes_elsewhere:
+        elsewhere.add(counts)
+    if consumer_processes and len(stack.writes_elsewhere) != consumer_processes:
+        raise RuntimeError("a consumer process did not report what it wrote; the counts would be short")
+    puts_by_file = dict(counter.puts_by_file)
+    for name, count in elsewhere.puts_by_file.items():
+        puts_by_file[name] = puts_by_file.get(name, 0) + count
     moto_cpu = {}
     if timings.exists():  # written when the stack stopped its moto server
         for line in timings.read_text().splitlines():
@@ -366,12 +359,17 @@ def run_load(
         archived_versions=versions,
         missing=len(expected - archived),
         dead_letters={name: d["dlq"] for name, d in depths.items() if d["dlq"]},
-        s3_puts=puts_after - puts_before,
-        s3_put_bytes=bytes_after - bytes_before,
-        dynamodb_writes=writes_after - writes_before,
+        s3_puts=puts_after - puts_before + elsewhere.s3_puts,
+        s3_put_bytes=bytes_after - bytes_before + elsewhere.s3_bytes,
+        dynamodb_writes=writes_after - writes_before + elsewhere.dynamodb_writes,
         rebuild_window_seconds=settings.rebuild_window_seconds,
-        puts_by_file=dict(counter.puts_by_file),
+        puts_by_file=puts_by_file,
         moto_cpu=moto_cpu,
+        cpu_seconds_here=cpu_here,
+        cpu_seconds_aws=cpu_aws,
+        cpu_seconds_consumers=cpu_consumers,
+        consumer_processes=consumer_processes,
+        processed_by_consumer_processes=processed_elsewhere,
         left_over={
             name: d["visible"] + d["in_flight"] + d.get("delayed", 0)
             for name, d in depths.items()
@@ -517,6 +515,12 @@ def main() -> None:
     parser.add_argument(
         "--rebuild-window", type=int, default=None, help="seconds (default: local mode's, 1 s)"
     )
+    parser.add_argument(
+        "--consumer-processes",
+        type=int,
+        default=0,
+        help="child processes that each add one execution environment per consumer (default: none)",
+    )
     parser.add_argument("--growth", action="store_true", help="also measure bytes per session as it grows")
     parser.add_argument(
         "--growth-window", type=int, default=30, help="the growth run's window (deployed: 30 s)"
@@ -533,6 +537,7 @@ def main() -> None:
         sessions=args.sessions,
         timeout=args.timeout,
         rebuild_window_seconds=args.rebuild_window,
+        consumer_processes=args.consumer_processes,
     )
     print(f"load: {report.summary()}")
     for line in report.cost_lines():

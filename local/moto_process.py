@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from local import moto_speedups
+from local.cpu import process_cpu_seconds
 
 # Long polls hold a thread each for up to a second (one per queue poller), so leave room for them.
 THREADS = 32
@@ -128,6 +129,10 @@ class MotoProcess:
         self.port = int(line.split()[1])
         self.endpoint = f"http://{self.host}:{self.port}"
         return self
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the server's process has used so far (None: not running, or not known)."""
+        return process_cpu_seconds(self._process.pid) if self._process is not None else None
 
     def stop(self) -> None:
         process, self._process = self._process, None

@@ -19,6 +19,7 @@ import boto3
 
 from local.apigw import LocalApiGateway
 from local.archive_http import ArchiveHttpServer
+from local.consumer_process import ConsumerProcess, PolledQueue
 from local.lambda_runtime import load_handler
 from local.moto_process import MotoProcess
 from local.names import BOT_WEBHOOK_PATH, REGION, WEBHOOK_PATH, LocalNames
@@ -62,6 +63,9 @@ class LocalSettings:
     # The meeting-bot endpoint's credentials (``meeting-vault dev --bot-token/--bot-secret``).
     bot_tokens: tuple[str, ...] = ("local-bot-token",)
     bot_signing_secrets: tuple[str, ...] = ()
+    # Child processes that poll every consumer queue beside this process's own pollers: each is one
+    # more execution environment per function, as Lambda runs several (local.consumer_process).
+    consumer_processes: int = 0
 
 
 class LocalStack:
@@ -77,6 +81,10 @@ class LocalStack:
         self._gateway: LocalApiGateway | None = None
         self._archive_http: ArchiveHttpServer | None = None
         self.pollers: list[QueuePoller] = []
+        self.consumer_processes: list[ConsumerProcess] = []
+        self.processed_elsewhere: dict[str, int] = {}  # by the consumer processes, once stopped
+        # What each consumer process wrote (``local.write_counter``, when asked for), once stopped.
+        self.writes_elsewhere: list[dict[str, Any]] = []
         self.relays: LocalRelays | None = None
         self.relay_requests_url = ""
         self.queue_urls: dict[str, str] = {}
@@ -107,11 +115,13 @@ class LocalStack:
             lambda: s3, self.names.bucket, host=self.settings.host, port=self.settings.archive_port
         ).start()
         sqs = self.client("sqs")
+        polled: list[PolledQueue] = []
         for route in (*ROUTES, REBUILDS):
             url = self.queue_urls[route.name]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
                 "QueueArn"
             ]
+            polled.append(PolledQueue(route.name, url, arn))
             poller = QueuePoller(
                 route=route,
                 handler=load_handler(route.lambda_handler),
@@ -122,6 +132,8 @@ class LocalStack:
             )
             poller.start()
             self.pollers.append(poller)
+        for _ in range(self.settings.consumer_processes):  # they inherit the environment set above
+            self.consumer_processes.append(ConsumerProcess(polled, self.aws_endpoint).start())
         self.relays = LocalRelays(
             sqs=sqs,
             queue_url=self.relay_requests_url,
@@ -139,6 +151,13 @@ class LocalStack:
         # each would sit out its own long poll and a stack of many queues took tens of seconds.
         for poller in self.pollers:
             poller.request_stop()
+        for child in self.consumer_processes:
+            child.stop()
+            for route, count in child.processed.items():
+                self.processed_elsewhere[route] = self.processed_elsewhere.get(route, 0) + count
+            if child.writes:
+                self.writes_elsewhere.append(child.writes)
+        self.consumer_processes.clear()
         deadline = time.monotonic() + 10
         for poller in self.pollers:
             poller.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -321,9 +340,24 @@ class LocalStack:
                 quiet_since = None
             if now > deadline:
                 raise TimeoutError(f"local stack still busy after {timeout:.0f}s: {depths}")
-            # moto answers each depth by walking the queue's messages: with a backlog, looking ten
-            # times a second took a quarter of the CPU the consumers needed. Look less often then.
-            time.sleep(0.1 if pending < 20 else 1.0)
+            # moto answers each depth by walking the queue's messages, one call per queue (about
+            # 40 ms of its CPU per look): with a backlog, looking ten times a second took a quarter
+            # of the CPU the consumers needed. Look less often then, and after the first seconds:
+            # a long drain's tail (delayed rebuild requests) would otherwise be slowed by the looks.
+            waited = timeout - (deadline - now)
+            time.sleep(0.1 if pending == 0 or (pending < 20 and waited < 5) else 0.5 if pending < 20 else 1.0)
+
+    def aws_cpu_seconds(self) -> float | None:
+        """CPU seconds moto's server process has used so far (None where the OS does not say)."""
+        return self._moto.cpu_seconds() if self._moto else None
+
+    def consumer_processes_cpu_seconds(self) -> float | None:
+        """CPU seconds the consumer processes have used so far, together (None: there are none,
+        or the OS does not say)."""
+        seconds = [child.cpu_seconds() for child in self.consumer_processes]
+        if not seconds or any(s is None for s in seconds):
+            return None
+        return sum(s for s in seconds if s is not None)
 
     def list_archive(self, prefix: str = "") -> list[tuple[str, int]]:
         s3 = self.client("s3")

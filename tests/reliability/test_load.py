@@ -4,6 +4,7 @@ run is ``python -m bench.load``): every webhook acknowledged 202 and archived ex
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -22,3 +23,29 @@ def test_concurrent_senders_every_event_archived_exactly_once(
     assert report.archived_keys == report.expected_keys == report.webhooks
     assert report.archived_versions == report.webhooks, "no body was written twice"
     assert report.dead_letters == {}
+    # The CPU each side spent is measured, not assumed: moto's server is a process of its own.
+    record_note(record_property, "load_cpu", report.cpu_line())
+    assert report.cpu_seconds_here > 0
+    if Path("/proc/self/stat").exists():
+        assert report.cpu_seconds_aws is not None
+        assert report.cpu_seconds_aws > 0
+
+
+@pytest.mark.slow
+def test_a_consumer_process_shares_the_queues_and_every_event_is_still_archived_once(
+    record_property: Callable[[str, object], None],
+) -> None:
+    """A second execution environment per consumer (a child process, as Lambda runs several):
+    it takes messages off the same queues, and nothing is lost or written twice."""
+    report = run_load(webhooks=120, senders=10, sessions=10, timeout=120, consumer_processes=1)
+    record_note(record_property, "load_consumer_process", report.summary())
+    assert report.accepted == report.webhooks
+    assert report.missing == 0
+    assert report.archived_keys == report.expected_keys == report.webhooks
+    assert report.archived_versions == report.webhooks, "no body was written twice"
+    assert report.dead_letters == {}
+    assert report.left_over == {}
+    assert report.processed_by_consumer_processes > 0, "the child handled none of the messages"
+    if Path("/proc/self/stat").exists():
+        assert report.cpu_seconds_consumers is not None
+        assert report.cpu_seconds_consumers > 0
