@@ -188,14 +188,13 @@ class LoadReport:
         per = 1000 / max(1, self.webhooks)
         here = self.cpu_seconds_here * per
         budget = self.cores * drain_target_seconds * per
-        if self.cpu_seconds_aws is None:
-            return f"CPU per webhook: {here:.1f} ms in this process (moto's server: not measured here)"
+        if self.cpu_seconds_aws is None or (self.consumer_processes and self.cpu_seconds_consumers is None):
+            # No total from a part that was not measured.
+            return f"CPU per webhook: {here:.1f} ms in this process (the child processes: not measured here)"
         aws = self.cpu_seconds_aws * per
         parts = [f"{here:.1f} ms in this process: senders, API, functions"]
         total = here + aws
-        if self.consumer_processes:
-            if self.cpu_seconds_consumers is None:
-                return f"CPU per webhook: {here:.1f} ms here, {aws:.1f} ms in moto's server (consumer processes: not measured)"
+        if self.consumer_processes and self.cpu_seconds_consumers is not None:
             consumers = self.cpu_seconds_consumers * per
             total += consumers
             parts.append(f"{consumers:.1f} ms in {self.consumer_processes} consumer processes")
@@ -320,7 +319,6 @@ def run_load(
         cpu_aws = _spent(aws_cpu_before, stack.aws_cpu_seconds())
         cpu_consumers = _spent(consumers_cpu_before, stack.consumer_processes_cpu_seconds())
         puts_after, bytes_after, writes_after = counter.snapshot()
-        elsewhere = WriteCounter()
         archived = {key for key, _ in stack.list_archive("meetings/") if "/events/" in key}
         s3 = stack.client("s3")
         versions = 0
@@ -333,6 +331,7 @@ def run_load(
     processed_elsewhere = sum(stack.processed_elsewhere.values())
     # The consumer processes handled no message before the first webhook was sent (there was none),
     # so all they wrote belongs to this run.
+    elsewhere = WriteCounter()
     for counts in stack.writes_elsewhere:
         elsewhere.add(counts)
     if consumer_processes and len(stack.writes_elsewhere) != consumer_processes:

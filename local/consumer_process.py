@@ -26,7 +26,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import IO, Any
 
-from local.cpu import process_cpu_seconds
+from local.children import end_child, process_cpu_seconds
 from local.names import REGION
 from local.write_counter import COUNT_WRITES_ENV, WriteCounter
 
@@ -124,23 +124,16 @@ class ConsumerProcess:
         process, self._process = self._process, None
         if process is None:
             return
-        if process.stdin is not None:
-            process.stdin.close()
+        # Each poller finishes its batch (a long poll: up to 1 s), then the child reports.
+        last = end_child(process, timeout=30).strip().splitlines()
+        if not last:
+            return
         try:
-            process.wait(timeout=30)  # each poller finishes its batch (a long poll: up to 1 s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout is not None:
-            last = process.stdout.read().strip().splitlines()
-            if last:
-                try:
-                    report = json.loads(last[-1])
-                    self.processed = {str(k): int(v) for k, v in report["processed"].items()}
-                    self.writes = report.get("writes")
-                except (ValueError, KeyError, AttributeError, TypeError):
-                    log.warning("a consumer process ended without its report: %r", last[-1][:200])
-            process.stdout.close()
+            report = json.loads(last[-1])
+            self.processed = {str(k): int(v) for k, v in report["processed"].items()}
+            self.writes = report.get("writes")
+        except (ValueError, KeyError, AttributeError, TypeError):
+            log.warning("a consumer process ended without its report: %r", last[-1][:200])
 
 
 def main() -> None:

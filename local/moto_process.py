@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from local import moto_speedups
-from local.cpu import process_cpu_seconds
+from local.children import end_child, process_cpu_seconds
 
 # Long polls hold a thread each for up to a second (one per queue poller), so leave room for them.
 THREADS = 32
@@ -136,17 +136,8 @@ class MotoProcess:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None:
-            return
-        if process.stdin is not None:
-            process.stdin.close()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
+        if process is not None:
+            end_child(process, timeout=5)
 
 
 def main() -> None:

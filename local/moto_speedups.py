@@ -25,8 +25,8 @@ lose one, and a conditional write could pass a condition another thread was abou
 DynamoDB applies each item write atomically; so does the stand-in now, by handling one DynamoDB
 request at a time. Two concurrent receives of one queue could both take the same message, and a
 message sent while another was deleted could be lost: SQS does neither; the stand-in now changes a
-queue's messages one request at a time (a long poll lets go while it waits). They are CPU-bound under one GIL anyway, so this
-costs no throughput.
+queue's messages one request at a time (a long poll lets go while it waits). They are CPU-bound
+under one GIL anyway, so this costs no throughput.
 
 Each speed-up below computes exactly what moto computed, from the same state; the test suite, which
 runs every local-mode flow on them, is the check. They apply to the moto version ``uv.lock`` pins;

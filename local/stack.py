@@ -323,7 +323,8 @@ class LocalStack:
 
     def wait_idle(self, timeout: float = 60.0, settle: float = 0.3) -> dict[str, dict[str, int]]:
         """Block until no queue holds a message and no consumer is busy (twice in a row)."""
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         quiet_since: float | None = None
         while True:
             # Dead-letter depths only matter to the answer, once the queues are quiet.
@@ -344,7 +345,7 @@ class LocalStack:
             # 40 ms of its CPU per look): with a backlog, looking ten times a second took a quarter
             # of the CPU the consumers needed. Look less often then, and after the first seconds:
             # a long drain's tail (delayed rebuild requests) would otherwise be slowed by the looks.
-            waited = timeout - (deadline - now)
+            waited = now - started
             time.sleep(0.1 if pending == 0 or (pending < 20 and waited < 5) else 0.5 if pending < 20 else 1.0)
 
     def aws_cpu_seconds(self) -> float | None:

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import run_load
+from bench.load import LoadReport, run_load
 from tests.support.figures import record_note
+
+
+def assert_every_event_archived_once(report: LoadReport) -> None:
+    assert report.accepted == report.webhooks
+    assert report.missing == 0
+    assert report.archived_keys == report.expected_keys == report.webhooks
+    assert report.archived_versions == report.webhooks, "no body was written twice"
+    assert report.dead_letters == {}
+    assert report.left_over == {}, "the queues did not drain"
 
 
 @pytest.mark.slow
@@ -18,11 +27,7 @@ def test_concurrent_senders_every_event_archived_exactly_once(
 ) -> None:
     report = run_load(webhooks=120, senders=10, sessions=10, timeout=120)
     record_note(record_property, "load", report.summary())
-    assert report.accepted == report.webhooks
-    assert report.missing == 0
-    assert report.archived_keys == report.expected_keys == report.webhooks
-    assert report.archived_versions == report.webhooks, "no body was written twice"
-    assert report.dead_letters == {}
+    assert_every_event_archived_once(report)
     # The CPU each side spent is measured, not assumed: moto's server is a process of its own.
     record_note(record_property, "load_cpu", report.cpu_line())
     assert report.cpu_seconds_here > 0
@@ -39,12 +44,7 @@ def test_a_consumer_process_shares_the_queues_and_every_event_is_still_archived_
     it takes messages off the same queues, and nothing is lost or written twice."""
     report = run_load(webhooks=120, senders=10, sessions=10, timeout=120, consumer_processes=1)
     record_note(record_property, "load_consumer_process", report.summary())
-    assert report.accepted == report.webhooks
-    assert report.missing == 0
-    assert report.archived_keys == report.expected_keys == report.webhooks
-    assert report.archived_versions == report.webhooks, "no body was written twice"
-    assert report.dead_letters == {}
-    assert report.left_over == {}
+    assert_every_event_archived_once(report)
     assert report.processed_by_consumer_processes > 0, "the child handled none of the messages"
     if Path("/proc/self/stat").exists():
         assert report.cpu_seconds_consumers is not None
