@@ -1,10 +1,18 @@
 """One leg of a relay: connect to the bot's socket, relay what arrives until the leg's deadline,
 reconnecting with backoff and jitter when the socket drops.
 
-Legs overlap by a few seconds (the chain starts the next one before this one ends), so a line can
-arrive on two legs: ``RelayStore.add_line`` is conditional, and only the leg that records a line
-first puts it on the bus and in the rolling ``live/`` pieces. Other messages carry no identity of
-their own; they are relayed by the newest connected leg only (``current_leg``).
+Legs overlap by a few seconds (the chain starts the next one before this one ends), so a message can
+arrive on two legs. A line is identified by its content: ``RelayStore.add_line`` is conditional, and
+only the leg that records a line first puts it on the bus and in the rolling ``live/`` pieces.
+
+Other messages carry no identity of their own, so a handover splits them by **arrival time**. A
+reader thread takes each message off the socket as it arrives and stamps it then, however long the
+leg later takes to handle what came before. A new leg claims ``current_leg`` with the time of its
+claim; it relays the messages that arrive from then on. The older leg relays those that arrived
+before that time (plus ``handoff_margin_seconds``, for the two readers' scheduling jitter), and
+before it hangs up it handles everything its reader had taken in. A message that only the older leg
+received (sent before the new leg connected, still waiting to be handled) is relayed by it, never
+dropped; one that arrives within the margin may be relayed by both (the archive keeps one).
 
 The socket URL is a secret (whoever has it reads the meeting): it is read from Secrets Manager by
 the caller, never logged, and errors are logged by type only.
@@ -14,11 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.core.exceptions import PublishError
@@ -64,6 +74,9 @@ class LegSettings:
     # Past its deadline a connected leg stays on until the next leg has connected (make before
     # break), for at most this long and never past its function's timeout.
     handoff_grace_seconds: float = 60.0
+    # A message that arrives this soon after the next leg's claim is still relayed by this leg too:
+    # the two legs' readers stamp one message at slightly different times.
+    handoff_margin_seconds: float = 0.5
 
 
 @dataclass
@@ -72,6 +85,57 @@ class _Tally:
     messages: int = 0
     invalid: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
+
+
+_DROPPED = object()
+
+
+class _Reader:
+    """Takes messages off the socket as they arrive, stamped with their arrival time, for the leg
+    to handle in order (``get``). ``read_to``: every message that arrived before it has been taken."""
+
+    POLL_SECONDS = 0.1
+
+    def __init__(self, socket: Socket, now: Callable[[], datetime]) -> None:
+        self._socket = socket
+        self._now = now
+        self._items: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self.read_to = datetime.min.replace(tzinfo=UTC)
+        self._thread = threading.Thread(target=self._run, name="live-relay-reader", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                text = self._socket.recv(timeout=self.POLL_SECONDS)
+            except TimeoutError:
+                self.read_to = self._now()
+                continue
+            except Exception:  # noqa: BLE001 - a closed or broken socket: the leg reconnects
+                self._items.put(_DROPPED)
+                return
+            arrived = self._now()
+            self._items.put((text, arrived))
+            self.read_to = arrived
+
+    def get(self, timeout: float) -> Any:
+        """The next ``(text, arrived)``, ``_DROPPED`` once the socket broke, or None after ``timeout``."""
+        try:
+            return self._items.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> list[Any]:
+        """Stop reading (the caller closes the socket); what was taken in and not yet handled."""
+        self._stopping.set()
+        self._thread.join(timeout=2 * self.POLL_SECONDS + 1.0)
+        left = []
+        while True:
+            try:
+                left.append(self._items.get_nowait())
+            except queue.Empty:
+                return left
 
 
 class Leg:
@@ -107,6 +171,10 @@ class Leg:
         self._connections = 0
         self._current_leg = 0
         self._meta_checked = -1e9
+        self._meta_read_at = datetime.min.replace(tzinfo=UTC)
+        self._relays_from: datetime | None = None  # when this leg's claim took effect
+        self._handed_over_at: datetime | None = None  # when a newer leg's claim took effect
+        self._reader: _Reader | None = None
         self._heartbeat_at = -1e9
         self._piece_due = 0.0
         self._hard_deadline = 0.0
@@ -178,20 +246,21 @@ class Leg:
 
     def _relay(self, socket: Socket, deadline: float) -> str:
         opened = self._now()
-        self._store.claim_current_leg(self.relay_id, self.leg)
+        reader = self._reader = _Reader(socket, self._now)
+        claimed_at = self._now()  # before the claim: what arrives from now on is ours
+        claimed = self._store.claim_current_leg(self.relay_id, self.leg, claimed_at)
         self._check_meta(force=True)
+        if self._relays_from is None and (claimed or self._current_leg == self.leg):
+            self._relays_from = claimed_at  # (not claimed: a retry of this leg, which had claimed)
         reason = "leg_deadline"
         try:
             while self._connected_until(deadline):
-                try:
-                    text = socket.recv(timeout=min(self._settings.meta_refresh_seconds, 0.5))
-                except TimeoutError:
-                    text = None
-                except Exception:  # noqa: BLE001 - a closed or broken socket: reconnect
+                item = reader.get(timeout=min(self._settings.meta_refresh_seconds, 0.5))
+                if item is _DROPPED:
                     reason = "dropped"
                     break
-                if text is not None:
-                    self._handle(text)
+                if item is not None:
+                    self._handle(*item)
                 if self._ended:
                     reason = self._ended
                     break
@@ -206,6 +275,12 @@ class Leg:
                 socket.close()
             except Exception:  # noqa: BLE001 - closing a dead socket
                 logger.debug("live relay: close failed", extra={"relay_id": self.relay_id})
+            # What arrived before we hung up is still ours to handle: a handover leaves no message
+            # that only this leg received unrelayed.
+            for item in reader.close():
+                if item is not _DROPPED and not self._ended:
+                    self._handle(*item)
+            self._reader = None
             self._connections += 1
             self._store.add_connection(
                 self.relay_id,
@@ -217,14 +292,22 @@ class Leg:
     def _connected_until(self, deadline: float) -> bool:
         """Before the deadline: stay. After it: stay until a newer leg has connected (it claims
         ``current_leg`` once connected), so the two overlap even when the next leg starts late (a
-        cold start, a delayed asynchronous invoke). Never past the hard deadline."""
+        cold start, a delayed asynchronous invoke), and until this leg's reader has taken in every
+        message that arrived before the handover (and its margin). Never past the hard deadline."""
         now = self._monotonic()
         if now < deadline:
             return True
         if now >= self._hard_deadline:
             return False
         self._check_meta()
-        return self._current_leg <= self.leg and not self._ended
+        if self._current_leg <= self.leg or self._ended:
+            return not self._ended
+        handed_over = self._handed_over_at
+        return (
+            handed_over is not None
+            and self._reader is not None
+            and self._reader.read_to < handed_over + timedelta(seconds=self._settings.handoff_margin_seconds)
+        )
 
     def _heartbeat(self) -> None:
         if (
@@ -239,10 +322,14 @@ class Leg:
         if not force and self._monotonic() - self._meta_checked < self._settings.meta_refresh_seconds:
             return None
         self._meta_checked = self._monotonic()
+        read_at = self._now()  # the meta read below shows every claim made before this
         meta = self._store.meta(self.relay_id)
         if meta is None:
             return "relay_ended"
+        self._meta_read_at = read_at
         self._current_leg = meta.current_leg
+        if meta.current_leg > self.leg and self._handed_over_at is None:
+            self._handed_over_at = meta.current_leg_since or read_at
         if meta.status == STOP_REQUESTED:
             if self._store.end(self.relay_id, "stopped_by_operator", self._now()):
                 logger.info("live relay stopped by the operator", extra={"relay_id": self.relay_id})
@@ -253,9 +340,20 @@ class Leg:
             return self._ended
         return None
 
+    def _relays(self, arrived: datetime) -> bool:
+        """Whether this leg relays a non-line message that arrived at ``arrived``: from its own claim
+        until a newer leg's claim (plus the margin). Unsure whether a newer leg has claimed since
+        the message arrived, it reads the relay's meta again first."""
+        if self._relays_from is None or arrived < self._relays_from:
+            return False
+        if self._handed_over_at is None and self._meta_read_at < arrived:
+            self._check_meta(force=True)
+        if self._handed_over_at is None:
+            return True
+        return arrived < self._handed_over_at + timedelta(seconds=self._settings.handoff_margin_seconds)
+
     # -- one message --------------------------------------------------------------------------------
-    def _handle(self, text: str | bytes) -> None:
-        received = self._now()
+    def _handle(self, text: str | bytes, received: datetime) -> None:
         try:
             message = parse_message(text)
             lines = message.lines()
@@ -293,9 +391,8 @@ class Leg:
                 )
             self._ended = message.type
             return
-        self._check_meta()
-        if self._current_leg != self.leg:
-            return  # a newer leg is connected and relays everything but lines now
+        if not self._relays(received):
+            return  # another leg relays it: it arrived before this leg's claim, or after a newer one's
         if message.type in RECORDED_TYPES:
             self._store.add_event(
                 self.relay_id,

@@ -54,6 +54,7 @@ class RelayMeta:
     ended_at: datetime | None
     finalized_at: datetime | None
     last_heard_at: datetime | None = None
+    current_leg_since: datetime | None = None  # when the current leg claimed (its own clock)
 
     @property
     def ended(self) -> bool:
@@ -75,6 +76,7 @@ class RelayMeta:
             ended_at=_time(item.get("ended_at")),
             finalized_at=_time(item.get("finalized_at")),
             last_heard_at=_time(item.get("last_heard_at")),
+            current_leg_since=_time(item.get("current_leg_since")),
         )
 
 
@@ -148,19 +150,22 @@ class RelayStore:
         ).get("Item")
         return RelayMeta.from_item(_plain(item)) if item else None
 
-    def claim_current_leg(self, relay_id: str, leg: int) -> None:
-        """The newest connected leg relays the non-line messages from now on."""
+    def claim_current_leg(self, relay_id: str, leg: int, at: datetime) -> bool:
+        """The newest connected leg relays the non-line messages that arrive from ``at`` on (taken
+        before this write). False when this leg or a newer one had already claimed."""
         try:
             self.client.update_item(
                 TableName=self._table_name,
                 Key={"relay": {"S": relay_id}, "sk": {"S": "meta"}},
-                UpdateExpression="SET current_leg = :leg",
+                UpdateExpression="SET current_leg = :leg, current_leg_since = :at",
                 ConditionExpression="current_leg < :leg",
-                ExpressionAttributeValues={":leg": {"N": str(leg)}},
+                ExpressionAttributeValues={":leg": {"N": str(leg)}, ":at": {"S": _iso(at)}},
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+            return False
+        return True
 
     def heard(self, relay_id: str, at: datetime) -> None:
         """The current leg is connected and receiving (every few seconds): give-up is measured from it."""
