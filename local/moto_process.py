@@ -71,12 +71,12 @@ def operation_name(environ: dict[str, Any]) -> str:
 
 
 def serve(host: str, port: int, out: IO[str] = sys.stdout) -> None:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from moto.moto_server import werkzeug_app
     from waitress.server import create_server
 
     logging.getLogger("waitress").setLevel(logging.ERROR)
-    moto_speedups.apply()
-    app = DomainDispatcherApplication(create_backend_app)
+    moto_speedups.apply()  # before the app is built: one patch wraps create_backend_app
+    app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
     timings_path = os.environ.get(TIMINGS_ENV)
     timings = OperationTimings() if timings_path else None
     # waitress rather than moto's own werkzeug server: werkzeug's development server closes every

@@ -5,6 +5,8 @@ SQS and DynamoDB do."""
 from __future__ import annotations
 
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -242,6 +244,27 @@ def test_messages_sent_while_others_are_deleted_all_arrive_once(moto: MotoProces
         worker.join()
     assert len(received) == len(set(received)), "a message was received twice"
     assert set(received) == sent, f"{len(sent - set(received))} sent messages were lost"
+
+
+def test_an_action_moto_lacks_is_a_server_error_and_the_next_request_is_answered(moto: MotoProcess) -> None:
+    """The server's action names are listed once per class, and its Flask apps run without debug
+    mode: an action moto does not have is still a 500 (not a hang or a dropped connection), and the
+    actions it has still answer."""
+    request = urllib.request.Request(
+        moto.endpoint + "/",
+        data=b"{}",
+        method="POST",
+        headers={
+            "X-Amz-Target": "DynamoDB_20120810.NoSuchAction",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as failed:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - our own server on 127.0.0.1
+    assert failed.value.code == 500
+    ddb = client(moto, "dynamodb")
+    assert "TableNames" in ddb.list_tables()
 
 
 def test_stopping_ends_the_child(moto: MotoProcess) -> None:
