@@ -40,7 +40,7 @@ case "$cmd" in
     run ruff check .
     run ruff format --check .
     run mypy
-    run pytest -n 2 --dist loadfile "$@"
+    run pytest -n 2 --dist loadfile --durations=25 "$@"
     ;;
   bench) setup; run python -m bench.startup; run python -m bench.ingest "$@" ;;
   synth) setup; run python -m infra.app ;;
