@@ -192,10 +192,10 @@ def unique_lines(lines: Iterable[ReceivedLine]) -> list[ReceivedLine]:
     return sorted(first.values(), key=lambda r: (r.line.start, r.line.end or 0.0, r.line.key))
 
 
-# Two overlapping legs can both relay a message other than a line in the moment before the older
-# one learns that the newer one took over (it checks every 0.25 s). Both copies left the bot in one
-# broadcast, so they arrive milliseconds apart: the same message, from another leg, this close in
-# time, is one message.
+# Two overlapping legs can both relay a message other than a line that arrives just after the newer
+# one's claim (the older relays up to ``LegSettings.handoff_margin_seconds`` past it). Both copies
+# left the bot in one broadcast, and each leg stamps a message as it arrives, so they are
+# milliseconds apart: the same message, from another leg, this close in time, is one message.
 HANDOVER_SECONDS = 0.5
 
 

@@ -275,18 +275,21 @@ class Leg:
                 socket.close()
             except Exception:  # noqa: BLE001 - closing a dead socket
                 logger.debug("live relay: close failed", extra={"relay_id": self.relay_id})
-            # What arrived before we hung up is still ours to handle: a handover leaves no message
-            # that only this leg received unrelayed.
-            for item in reader.close():
-                if item is not _DROPPED and not self._ended:
-                    self._handle(*item)
-            self._reader = None
-            self._connections += 1
-            self._store.add_connection(
-                self.relay_id,
-                Connection(leg=self.leg, opened_at=opened, closed_at=self._now()),
-                self._connections,
-            )
+            closed = self._now()
+            try:
+                # What arrived before we hung up is still ours to handle: a handover leaves no
+                # message that only this leg received unrelayed.
+                for item in reader.close():
+                    if item is not _DROPPED and not self._ended:
+                        self._handle(*item)
+            finally:
+                self._reader = None
+                self._connections += 1
+                self._store.add_connection(
+                    self.relay_id,
+                    Connection(leg=self.leg, opened_at=opened, closed_at=closed),
+                    self._connections,
+                )
         return reason
 
     def _connected_until(self, deadline: float) -> bool:
