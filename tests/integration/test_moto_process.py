@@ -261,7 +261,7 @@ def test_an_action_moto_lacks_is_a_server_error_and_the_next_request_is_answered
         },
     )
     with pytest.raises(urllib.error.HTTPError) as failed:
-        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - our own server on 127.0.0.1
+        urllib.request.urlopen(request, timeout=10)
     assert failed.value.code == 500
     ddb = client(moto, "dynamodb")
     assert "TableNames" in ddb.list_tables()
