@@ -91,6 +91,7 @@ class LocalStack:
         self.dlq_urls: dict[str, str] = {}
         self.aws_endpoint = ""
         self._saved_env: dict[str, str | None] = {}
+        self._last_busy_route = ""  # wait_idle asks this queue first
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -293,60 +294,54 @@ class LocalStack:
         wiring.reset()
 
     # -- observation -------------------------------------------------------------------------
-    def queue_depths(self, *, dead_letters: bool = True) -> dict[str, dict[str, int]]:
-        """Messages per route: visible, in flight, delayed, and (unless ``dead_letters=False``,
-        which halves the calls) in its dead-letter queue."""
+    def queue_depths(self) -> dict[str, dict[str, int]]:
+        """Messages per route: visible, in flight, delayed, and in its dead-letter queue."""
         sqs = self.client("sqs")
         depths: dict[str, dict[str, int]] = {}
         for route in (*ROUTES, REBUILDS):
-            # "All", not the three names: moto computes every attribute (walking the queue's
-            # messages) once for "All", and once per name asked for otherwise.
-            attrs = sqs.get_queue_attributes(QueueUrl=self.queue_urls[route.name], AttributeNames=["All"])[
-                "Attributes"
-            ]
-            dlq = (
-                sqs.get_queue_attributes(QueueUrl=self.dlq_urls[route.name], AttributeNames=["All"])[
-                    "Attributes"
-                ]
-                if dead_letters
-                else {}
-            )
+            attrs = sqs.get_queue_attributes(QueueUrl=self.queue_urls[route.name], AttributeNames=["All"])
+            dlq = sqs.get_queue_attributes(QueueUrl=self.dlq_urls[route.name], AttributeNames=["All"])
             depths[route.name] = {
-                "visible": int(attrs["ApproximateNumberOfMessages"]),
-                # Delayed messages (rebuild requests, the bot audio consumer's timers) are work
-                # still to come.
-                "in_flight": int(attrs["ApproximateNumberOfMessagesNotVisible"]),
-                "delayed": int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
-                "dlq": int(dlq.get("ApproximateNumberOfMessages", 0)),
+                **_depth(attrs["Attributes"]),
+                "dlq": int(dlq["Attributes"].get("ApproximateNumberOfMessages", 0)),
             }
         return depths
 
     def wait_idle(self, timeout: float = 60.0, settle: float = 0.3) -> dict[str, dict[str, int]]:
-        """Block until no queue holds a message and no consumer is busy (twice in a row)."""
-        started = time.monotonic()
-        deadline = started + timeout
+        """Block until no queue holds a message and no consumer is busy (for ``settle`` seconds);
+        returns every queue's depths then, dead-letter queues included."""
+        deadline = time.monotonic() + timeout
         quiet_since: float | None = None
         while True:
-            # Dead-letter depths only matter to the answer, once the queues are quiet.
-            counted_dead_letters = quiet_since is not None
-            depths = self.queue_depths(dead_letters=counted_dead_letters)
-            busy = any(p.busy for p in self.pollers)
-            pending = sum(d["visible"] + d["in_flight"] + d.get("delayed", 0) for d in depths.values())
+            # While work is left, one queue holding a message says so: ask that one first, and stop
+            # at the first that holds any. Each depth costs moto a walk of the queue's messages
+            # (a few ms of its CPU), so looking at every queue, several times a second, through a
+            # long drain took CPU from the consumers it was waiting for.
+            busy = any(p.busy for p in self.pollers) or self._a_queue_holds_work()
             now = time.monotonic()
-            if pending == 0 and not busy:
+            if not busy:
                 quiet_since = quiet_since or now
                 if now - quiet_since >= settle:
-                    return depths if counted_dead_letters else self.queue_depths()
+                    depths = self.queue_depths()
+                    if not any(_pending(d) for d in depths.values()):
+                        return depths
+                    quiet_since = None
             else:
                 quiet_since = None
             if now > deadline:
-                raise TimeoutError(f"local stack still busy after {timeout:.0f}s: {depths}")
-            # moto answers each depth by walking the queue's messages, one call per queue (about
-            # 40 ms of its CPU per look): with a backlog, looking ten times a second took a quarter
-            # of the CPU the consumers needed. Look less often then, and after the first seconds:
-            # a long drain's tail (delayed rebuild requests) would otherwise be slowed by the looks.
-            waited = now - started
-            time.sleep(0.1 if pending == 0 or (pending < 20 and waited < 5) else 0.5 if pending < 20 else 1.0)
+                raise TimeoutError(f"local stack still busy after {timeout:.0f}s: {self.queue_depths()}")
+            time.sleep(0.1 if quiet_since is not None else 0.25)
+
+    def _a_queue_holds_work(self) -> bool:
+        sqs = self.client("sqs")
+        routes = [*ROUTES, REBUILDS]
+        first = next((i for i, r in enumerate(routes) if r.name == self._last_busy_route), 0)
+        for route in routes[first:] + routes[:first]:
+            attrs = sqs.get_queue_attributes(QueueUrl=self.queue_urls[route.name], AttributeNames=["All"])
+            if _pending(_depth(attrs["Attributes"])):
+                self._last_busy_route = route.name
+                return True
+        return False
 
     def aws_cpu_seconds(self) -> float | None:
         """CPU seconds moto's server process has used so far (None where the OS does not say)."""
@@ -370,6 +365,21 @@ class LocalStack:
     def read_object(self, key: str) -> bytes:
         body: bytes = self.client("s3").get_object(Bucket=self.names.bucket, Key=key)["Body"].read()
         return body
+
+
+def _depth(attributes: dict[str, str]) -> dict[str, int]:
+    """A queue's depths from its attributes. Asked for as "All", not by name: moto computes every
+    attribute (walking the queue's messages) once for "All", and once per name asked for otherwise."""
+    return {
+        "visible": int(attributes["ApproximateNumberOfMessages"]),
+        "in_flight": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        # Delayed messages (rebuild requests, the bot audio consumer's timers) are work still to come.
+        "delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+    }
+
+
+def _pending(depth: dict[str, int]) -> int:
+    return depth["visible"] + depth["in_flight"] + depth["delayed"]
 
 
 @dataclass
