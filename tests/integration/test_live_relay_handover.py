@@ -119,10 +119,9 @@ def test_a_message_only_the_older_leg_received_is_relayed_even_if_it_handles_it_
     )
     bus = Bus()
     first, second = HandedSocket(), HandedSocket()
-    reports: dict[int, Any] = {}
 
     def run(number: int, socket: HandedSocket, leg_seconds: float) -> None:
-        reports[number] = _leg(store, bus, number, socket, leg_seconds).run()
+        _leg(store, bus, number, socket, leg_seconds).run()
 
     leg1 = threading.Thread(target=run, args=(1, first, 0.2))
     leg1.start()
