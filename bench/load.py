@@ -194,7 +194,7 @@ class LoadReport:
         aws = self.cpu_seconds_aws * per
         parts = [f"{here:.1f} ms in this process: senders, API, functions"]
         total = here + aws
-        if self.consumer_processes and self.cpu_seconds_consumers is not None:
+        if self.cpu_seconds_consumers is not None:  # measured (there are consumer processes)
             consumers = self.cpu_seconds_consumers * per
             total += consumers
             parts.append(f"{consumers:.1f} ms in {self.consumer_processes} consumer processes")

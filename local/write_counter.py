@@ -16,16 +16,19 @@ DYNAMODB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "Tra
 
 
 def _size(body: Any) -> int:
-    """Bytes of a PUT body: bytes, or the file object botocore already wrapped them in."""
+    """Bytes of a PUT body: bytes, a memoryview, or a seekable file object. Anything else is an error, not a
+    zero: the bytes written per session would be short."""
     if isinstance(body, bytes | bytearray | str):
         return len(body)
+    if isinstance(body, memoryview):
+        return body.nbytes
     if hasattr(body, "seek") and hasattr(body, "tell"):
         position = body.tell()
         body.seek(0, 2)
         size = int(body.tell())
         body.seek(position)
         return size
-    return 0
+    raise TypeError(f"cannot count the bytes of a {type(body).__name__} PUT body")
 
 
 def _file_kind(key: str) -> str:
@@ -37,7 +40,8 @@ def _file_kind(key: str) -> str:
 
 class WriteCounter:
     """Counts S3 PUTs (objects and parts), DynamoDB writes (items) and the bytes of S3 PUTs, from
-    a ``before-call`` hook on a boto3 session's event system (every client it creates later)."""
+    a ``before-parameter-build`` hook on a boto3 session's event system (every client it creates
+    later)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,7 +94,7 @@ def _leg(store: RelayStore, bus: Bus, number: int, socket: HandedSocket, leg_sec
     )
 
 
-def _wait_for(condition: Any, what: str) -> None:
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 10
     while not condition():
         assert time.monotonic() < deadline, what

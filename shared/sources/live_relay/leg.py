@@ -345,15 +345,19 @@ class Leg:
 
     def _relays(self, arrived: datetime) -> bool:
         """Whether this leg relays a non-line message that arrived at ``arrived``: from its own claim
-        until a newer leg's claim (plus the margin). Unsure whether a newer leg has claimed since
-        the message arrived, it reads the relay's meta again first."""
+        until a newer leg's claim (plus the margin). A claim that could make this leg skip the
+        message was made at least the margin before it arrived; if the relay's meta was last read
+        more than half the margin before the message arrived, it is read again first. (The loop
+        reads it every ``meta_refresh_seconds`` anyway, so this is rarely an extra read; a claim
+        whose write took longer than half the margin to land can only cause a duplicate.)"""
         if self._relays_from is None or arrived < self._relays_from:
             return False
-        if self._handed_over_at is None and self._meta_read_at < arrived:
+        margin = timedelta(seconds=self._settings.handoff_margin_seconds)
+        if self._handed_over_at is None and self._meta_read_at < arrived - margin / 2:
             self._check_meta(force=True)
         if self._handed_over_at is None:
             return True
-        return arrived < self._handed_over_at + timedelta(seconds=self._settings.handoff_margin_seconds)
+        return arrived < self._handed_over_at + margin
 
     # -- one message --------------------------------------------------------------------------------
     def _handle(self, text: str | bytes, received: datetime) -> None:
