@@ -158,3 +158,21 @@ def test_gaps_are_the_holes_between_every_legs_connections() -> None:
         Connection(2, T0 + timedelta(seconds=23), T0 + timedelta(seconds=30)),  # 3 s without any leg
     ]
     assert gaps(connections, None) == [(T0 + timedelta(seconds=20), T0 + timedelta(seconds=23))]
+
+
+def test_a_leg_that_connects_after_the_stream_ended_opens_no_gap() -> None:
+    """GIVEN ``stop`` arriving on leg 4 just as leg 5 was started (leg 5 connects 5 ms after leg 4
+    hung up) THEN no gap: the stream had ended. A hole before the end still counts, and a relay
+    that gave up has a hole from its last connection to the end."""
+    stop = T0 + timedelta(seconds=30)
+    ms = timedelta(milliseconds=1)
+    late = Connection(5, stop + 13 * ms, stop + 90 * ms)
+    connections = [Connection(4, T0 + timedelta(seconds=12), stop + 8 * ms), late]
+    assert gaps(connections, stop) == []
+    assert gaps(connections, None) == [(stop + 8 * ms, stop + 13 * ms)]  # end unknown: counted
+    dropped = [Connection(3, T0, T0 + timedelta(seconds=10)), *connections]
+    assert gaps(dropped, stop) == [(T0 + timedelta(seconds=10), T0 + timedelta(seconds=12))]
+    gave_up = T0 + timedelta(seconds=600)
+    assert gaps([Connection(1, T0, T0 + timedelta(seconds=10))], gave_up, gave_up=True) == [
+        (T0 + timedelta(seconds=10), gave_up)
+    ]

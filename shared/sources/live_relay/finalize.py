@@ -79,7 +79,7 @@ def finalize_relay(
     stored = archive.put_bytes(prefix + "live/transcript.jsonl", rolled, content_type="application/x-ndjson")
     artifacts.append({"path": "live/transcript.jsonl", "bytes": stored.size, "sha256": stored.sha256})
     end_reason = meta.end_reason or "unknown"
-    holes = gaps(connections, meta.ended_at if end_reason == "gave_up" else None)
+    holes = gaps(connections, meta.ended_at, gave_up=end_reason == "gave_up")
     manifest = {
         "schema": MANIFEST_SCHEMA,
         "source": SOURCE,

@@ -395,18 +395,24 @@ def _plain(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def gaps(connections: list[Connection], until: datetime | None) -> list[tuple[datetime, datetime]]:
-    """Holes in the union of every leg's connection intervals, from the first connection on: the
-    time during which no leg was connected, so anything the bot sent then was not received."""
-    if not connections:
+def gaps(
+    connections: list[Connection], ended_at: datetime | None, *, gave_up: bool = False
+) -> list[tuple[datetime, datetime]]:
+    """Holes in the union of every leg's connection intervals while the stream was live, from the
+    first connection until the stream ended (``ended_at``): anything the bot sent in a hole was not
+    received. A leg that connected only after the end (it was started as ``stop`` arrived) heard
+    nothing the archive needs, so its connection opens no hole. When the relay ``gave_up`` (the
+    socket stayed unreachable), the time from the last connection to the end is a hole too."""
+    live = [c for c in connections if ended_at is None or c.opened_at < ended_at]
+    if not live:
         return []
-    ordered = sorted(connections, key=lambda c: c.opened_at)
+    ordered = sorted(live, key=lambda c: c.opened_at)
     holes = []
     covered_until = ordered[0].closed_at
     for connection in ordered[1:]:
         if connection.opened_at > covered_until:
             holes.append((covered_until, connection.opened_at))
         covered_until = max(covered_until, connection.closed_at)
-    if until is not None and until > covered_until:
-        holes.append((covered_until, until))
+    if gave_up and ended_at is not None and ended_at > covered_until:
+        holes.append((covered_until, ended_at))
     return holes
