@@ -92,6 +92,7 @@ class LocalStack:
         self.aws_endpoint = ""
         self._saved_env: dict[str, str | None] = {}
         self._last_busy_route = ""  # wait_idle asks this queue first
+        self._watch: tuple[str, Any] | None = None  # (endpoint, the SQS client wait_idle asks)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -172,6 +173,7 @@ class LocalStack:
         if self._moto:
             self._moto.stop()
             self._moto = None
+        self._watch = None
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -216,6 +218,12 @@ class LocalStack:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
         )
+
+    def _watch_sqs(self) -> Any:
+        """The SQS client ``wait_idle`` asks, several times a second: built once per moto server."""
+        if self._watch is None or self._watch[0] != self.aws_endpoint:
+            self._watch = (self.aws_endpoint, self.client("sqs"))
+        return self._watch[1]
 
     def environment(self) -> dict[str, str]:
         """What the stack gives each Lambda, pointed at moto."""
@@ -296,7 +304,7 @@ class LocalStack:
     # -- observation -------------------------------------------------------------------------
     def queue_depths(self) -> dict[str, dict[str, int]]:
         """Messages per route: visible, in flight, delayed, and in its dead-letter queue."""
-        sqs = self.client("sqs")
+        sqs = self._watch_sqs()
         depths: dict[str, dict[str, int]] = {}
         for route in (*ROUTES, REBUILDS):
             attrs = sqs.get_queue_attributes(QueueUrl=self.queue_urls[route.name], AttributeNames=["All"])
@@ -333,7 +341,7 @@ class LocalStack:
             time.sleep(0.1 if quiet_since is not None else 0.25)
 
     def _a_queue_holds_work(self) -> bool:
-        sqs = self.client("sqs")
+        sqs = self._watch_sqs()
         routes = [*ROUTES, REBUILDS]
         first = next((i for i, r in enumerate(routes) if r.name == self._last_busy_route), 0)
         for route in routes[first:] + routes[:first]:

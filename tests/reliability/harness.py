@@ -80,9 +80,14 @@ class Pipeline:
     killed: list[tuple[str, str]] = field(default_factory=list)  # (queue url, receipt handle)
     invocations: dict[str, int] = field(default_factory=dict)
     statuses: list[int] = field(default_factory=list)
+    _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)
+        """One client per service for the pipeline's life: the pump asks for one per queue per
+        round, and building a client costs more than most moto calls."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
 
     # -- webhooks ---------------------------------------------------------------------------------
     def deliver(self, payload: dict[str, Any] | bytes, *, delivery_id: str | None = None) -> int:
