@@ -406,10 +406,10 @@ class _DueRequests:
 
     def __init__(self, clock: _SimulatedClock) -> None:
         self._clock = clock
-        self.due: list[tuple[float, str, str]] = []
+        self.due: list[tuple[float, str, str, bool]] = []
 
-    def request(self, meeting_id: str, session_id: str, *, delay_seconds: int) -> None:
-        self.due.append((self._clock.now + delay_seconds, meeting_id, session_id))
+    def request(self, meeting_id: str, session_id: str, *, delay_seconds: int, recheck: bool = False) -> None:
+        self.due.append((self._clock.now + delay_seconds, meeting_id, session_id, recheck))
         self.due.sort()
 
 
@@ -455,9 +455,9 @@ def session_growth(events: int, *, window_seconds: int | None) -> GrowthPoint:
         def run_due(until: float) -> int:
             done = 0
             while requests.due and requests.due[0][0] <= until:
-                due, meeting_id, session_id = requests.due.pop(0)
+                due, meeting_id, session_id, recheck = requests.due.pop(0)
                 clock.now = max(clock.now, due)
-                done += 0 if recorder.rebuild(meeting_id, session_id).skipped else 1
+                done += 0 if recorder.rebuild(meeting_id, session_id, recheck=recheck).skipped else 1
             return done
 
         started = time.perf_counter()

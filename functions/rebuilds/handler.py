@@ -24,7 +24,11 @@ processor = BatchProcessor(
 @tracer.capture_method
 def record_handler(record: SqsRecordModel) -> None:
     request = RebuildRequest.from_body(str(record.body))
-    result = wiring.session_recorder().rebuild(request.meeting_id, request.session_id)
+    # Received before: its rebuild failed or timed out, perhaps after writing some of the files.
+    again = int(record.attributes.ApproximateReceiveCount) > 1
+    result = wiring.session_recorder().rebuild(
+        request.meeting_id, request.session_id, recheck=request.recheck or again
+    )
     logger.info(
         "session rebuilt" if not result.skipped else "session already current",
         extra={
@@ -34,6 +38,7 @@ def record_handler(record: SqsRecordModel) -> None:
             "put": result.put,
             "unchanged": len(result.unchanged),
             "finished": result.finished,
+            "recheck": request.recheck or again,
         },
     )
     if not result.skipped:

@@ -48,16 +48,26 @@ class RebuildSettings(_Settings):
 
 
 class RebuildRequests(Protocol):
-    def request(self, meeting_id: str, session_id: str, *, delay_seconds: int) -> None: ...
+    def request(
+        self, meeting_id: str, session_id: str, *, delay_seconds: int, recheck: bool = False
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
 class RebuildRequest:
+    """``recheck``: rebuild even if the record says the files are current, and compare each file
+    with the stored object rather than with the digests last saved. Asked for when a rebuild may
+    have left files older than the record says (see ``SessionRecorder.rebuild``)."""
+
     meeting_id: str
     session_id: str
+    recheck: bool = False
 
     def to_body(self) -> str:
-        return json.dumps({"meetingId": self.meeting_id, "sessionId": self.session_id}, separators=(",", ":"))
+        body: dict[str, object] = {"meetingId": self.meeting_id, "sessionId": self.session_id}
+        if self.recheck:
+            body["recheck"] = True
+        return json.dumps(body, separators=(",", ":"))
 
     @classmethod
     def from_body(cls, body: str) -> RebuildRequest:
@@ -65,7 +75,7 @@ class RebuildRequest:
         meeting_id, session_id = data.get("meetingId"), data.get("sessionId")
         if not (isinstance(meeting_id, str) and isinstance(session_id, str) and meeting_id and session_id):
             raise ValueError(f"not a rebuild request: {body[:200]!r}")
-        return cls(meeting_id, session_id)
+        return cls(meeting_id, session_id, recheck=data.get("recheck") is True)
 
 
 class SqsRebuildQueue:
@@ -83,10 +93,10 @@ class SqsRebuildQueue:
             self._client = boto3.client("sqs")
         return self._client
 
-    def request(self, meeting_id: str, session_id: str, *, delay_seconds: int) -> None:
+    def request(self, meeting_id: str, session_id: str, *, delay_seconds: int, recheck: bool = False) -> None:
         self.client.send_message(
             QueueUrl=self.queue_url,
-            MessageBody=RebuildRequest(meeting_id, session_id).to_body(),
+            MessageBody=RebuildRequest(meeting_id, session_id, recheck=recheck).to_body(),
             DelaySeconds=max(0, min(delay_seconds, REBUILD_WINDOW_MAX_SECONDS)),
         )
 
@@ -104,8 +114,9 @@ def request_stale_rebuilds(
     limit: int = 500,
 ) -> list[tuple[str, str]]:
     """Ask again, at once, for the rebuild of every session whose flag is older than
-    ``stale_after_seconds`` (its request was lost, or its rebuild ended in the DLQ)."""
+    ``stale_after_seconds`` (its request was lost, or its rebuild ended in the DLQ). A recheck: a
+    rebuild that died may have written some files and not saved their digests."""
     stale = store.pending_since(now - stale_after_seconds, limit=limit)
     for meeting_id, session_id, _ in stale:
-        requests.request(meeting_id, session_id, delay_seconds=0)
+        requests.request(meeting_id, session_id, delay_seconds=0, recheck=True)
     return [(m, s) for m, s, _ in stale]

@@ -151,15 +151,24 @@ class SessionRecorder:
         return self._window - int((now - offset) % self._window)
 
     # -- rebuilding -----------------------------------------------------------------------------------
-    def rebuild(self, meeting_id: str, session_id: str) -> RebuildResult:
+    def rebuild(self, meeting_id: str, session_id: str, *, recheck: bool = False) -> RebuildResult:
         """Write every derived file of the session from its whole record, skipping the files whose
-        bytes are already stored; session.json last, so whoever reads it finds the files it lists."""
+        bytes are already stored; session.json last, so whoever reads it finds the files it lists.
+
+        Rebuilds of one session can overlap (an immediate request per artifact, a windowed one per
+        burst), and an older one's PUTs can land after a newer one's. Its ``finish_rebuild`` then
+        fails (the record moved on since it loaded it), so it asks for a ``recheck``: a rebuild that
+        runs even when the record says the files are current (the newer rebuild may have finished
+        meanwhile), and compares each file with the stored object's SHA-256, not with the saved
+        digests (the older rebuild may have saved its own, or the newer one the right ones over
+        stale objects). A request received again (its rebuild failed or timed out, perhaps after
+        writing some files) and the sweep's requests are rechecks too."""
         result = RebuildResult(meeting_id, session_id)
         for _ in range(MAX_REWRITES):
             facts, state = self._store.load_for_rebuild(meeting_id, session_id)
             result.version = state.version
-            if facts.erased or state.current or state.version == 0:  # erased, current, or no record
-                result.skipped = True
+            if facts.erased or state.version == 0 or (state.current and not recheck):
+                result.skipped = True  # erased, no record, or the files already reflect it
                 return result
             built_at = iso_utc(datetime.fromtimestamp(self._clock(), UTC))
             outputs = build_outputs(
@@ -169,7 +178,7 @@ class SessionRecorder:
                 rebuild={"rebuiltAt": built_at, "recordVersion": state.version},
             )
             prefix = session_prefix(meeting_id, session_id)
-            written = dict(state.written)
+            written = {} if recheck else dict(state.written)
             for path, (data, content_type) in sorted(
                 outputs.files.items(), key=lambda f: (f[0] == "session.json", f[0])
             ):
@@ -188,7 +197,7 @@ class SessionRecorder:
                 written[key] = digest
             manifest = json.loads(outputs.manifest)
             summary = summarize(manifest, now=datetime.fromtimestamp(self._clock(), UTC))
-            if written.get(SUMMARY_MARK) != summary.digest:  # its items too: rewritten only when changed
+            if recheck or written.get(SUMMARY_MARK) != summary.digest:  # its items: only when changed
                 self._store.put_summary(summary)
                 written[SUMMARY_MARK] = summary.digest
             if written != state.written:
@@ -199,12 +208,14 @@ class SessionRecorder:
                     self._announcer.announce(facts, manifest)
                 return result
             result.finished = False
+            # Facts arrived while we worked (their writers found the flag set and sent nothing), and
+            # a newer rebuild may have written before us: what we wrote may be older than what it did.
+            recheck = True
             if self._requests is not None:
-                # Facts arrived while we worked; their writers found the flag set and sent nothing.
                 now = self._clock()
                 self._store.rearm(meeting_id, session_id, now=now)
                 self._requests.request(
-                    meeting_id, session_id, delay_seconds=self.window_delay(session_id, now)
+                    meeting_id, session_id, delay_seconds=self.window_delay(session_id, now), recheck=True
                 )
                 return result
         return result

@@ -22,7 +22,7 @@ from shared.fanout.routing import REBUILDS
 from shared.ingest.envelope import WebhookDetail, build_detail
 from shared.reconcile.sweep import Reconciler, ReconcileSettings
 from shared.session.model import ArtifactRecord, ArtifactState
-from shared.session.rebuild import SqsRebuildQueue
+from shared.session.rebuild import RebuildRequest, SqsRebuildQueue, request_stale_rebuilds
 from shared.session.recorder import SessionRecorder
 from shared.session.store import SessionStore
 from tests.integration.conftest import MotoStack
@@ -272,6 +272,64 @@ def test_rebuild_killed_mid_write_is_redone_when_its_request_comes_back(
     assert rig.drain() >= 1
     assert rig.pending() is None
     assert rig.same_as_todays_builder() == []
+
+
+def test_a_request_received_again_is_a_recheck_of_the_stored_files(rig: Rig) -> None:
+    """GIVEN a session whose files are current, and a participants.json that an earlier, dead
+    attempt left older than the record (the saved digests do not know it) WHEN a rebuild request
+    comes back from SQS a second time THEN the rebuild compares every file with the stored object
+    and writes the right one back; received the first time, it skips (the record is current)."""
+    for payload in [STARTED, *PRESENCE, ENDED]:
+        rig.recorder.record_event(detail_of(payload))
+    rig.drain()
+    assert rig.pending() is None
+    right = rig.stack.objects(PREFIX)[PREFIX + "participants.json"]
+    ArchiveStore(rig.stack.names.bucket, rig.stack.client("s3")).put_bytes(
+        PREFIX + "participants.json", b"[]\n", content_type="application/json"
+    )
+    sqs = rig.stack.client("sqs")
+    sqs.send_message(
+        QueueUrl=rig.queue_url, MessageBody=RebuildRequest(MEETING.meeting_id, MEETING.session_id).to_body()
+    )
+    first = sqs.receive_message(QueueUrl=rig.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"])[
+        "Messages"
+    ]
+    handler = load_handler(REBUILDS.lambda_handler)
+    invoke(
+        handler,
+        sqs_event(first, "arn:aws:sqs:us-east-1:123456789012:rebuilds", "us-east-1"),
+        function_name="rebuilds",
+        timeout_seconds=120,
+    )
+    assert rig.stack.objects(PREFIX)[PREFIX + "participants.json"] == b"[]\n"  # first receive: skipped
+    for m in first:  # say that invocation timed out: the message comes back
+        sqs.change_message_visibility(
+            QueueUrl=rig.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+        )
+    assert rig.drain() == 1
+    assert rig.stack.objects(PREFIX)[PREFIX + "participants.json"] == right
+    assert rig.same_as_todays_builder() == []
+
+
+def test_the_sweep_and_a_rebuild_that_lost_the_race_ask_for_rechecks() -> None:
+    sent: list[RebuildRequest] = []
+
+    class Queue:
+        def request(
+            self, meeting_id: str, session_id: str, *, delay_seconds: int, recheck: bool = False
+        ) -> None:
+            sent.append(RebuildRequest(meeting_id, session_id, recheck=recheck))
+
+    class Pending:
+        def pending_since(self, older_than: float, *, limit: int = 500) -> list[tuple[str, str, float]]:
+            return [("m", "s", older_than - 1)]
+
+    request_stale_rebuilds(Pending(), Queue(), now=1000.0, stale_after_seconds=150)
+    assert sent == [RebuildRequest("m", "s", recheck=True)]
+    body = sent[0].to_body()
+    assert json.loads(body) == {"meetingId": "m", "sessionId": "s", "recheck": True}
+    assert RebuildRequest.from_body(body).recheck
+    assert not RebuildRequest.from_body('{"meetingId":"m","sessionId":"s"}').recheck  # older requests
 
 
 def test_a_lost_request_leaves_a_stale_flag_that_the_sweep_rebuilds(
