@@ -65,6 +65,7 @@ class Media:
     path: str  # relative to the session folder
     content_type: str
     kind: str  # "video" | "audio"
+    recording: str  # the recording id (from the artifact's name, else the file's folder)
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,24 @@ class PageInputs:
         )
 
 
+def _recording_id(artifact: Mapping[str, Any], path: str) -> str:
+    """The recording a file belongs to: ``recording/{id}/video|audio`` names it; else its folder."""
+    parts = str(artifact.get("name") or "").split("/")
+    if len(parts) == 3 and parts[0] == "recording" and parts[1]:
+        return parts[1]
+    return path.rsplit("/", 1)[0]
+
+
+def played_recording(manifest: Mapping[str, Any]) -> str | None:
+    """The recording the transcript's times count from (``timeBase.recordingId``), if known."""
+    base = manifest.get("timeBase")
+    recording_id = base.get("recordingId") if isinstance(base, Mapping) else None
+    return recording_id if isinstance(recording_id, str) and recording_id else None
+
+
 def session_media(manifest: Mapping[str, Any]) -> list[Media]:
-    """Archived recordings, by recording: the composite file first, then its audio-only file."""
+    """Archived recordings, by recording: the composite file first, then its audio-only file. The
+    recording the transcript's times count from (``timeBase.recordingId``) comes first."""
     meeting = manifest.get("meeting") or {}
     session = manifest.get("session") or {}
     prefix = f"meetings/{meeting.get('id')}/sessions/{session.get('id')}/"
@@ -111,14 +128,17 @@ def session_media(manifest: Mapping[str, Any]) -> list[Media]:
             continue
         kind = artifact.get("kind")
         if kind in _VIDEO_KINDS or kind in _AUDIO_KINDS:
+            path = key.removeprefix(prefix)
             found.append(
                 Media(
-                    path=key.removeprefix(prefix),
+                    path=path,
                     content_type=str(artifact.get("content_type") or ""),
                     kind="video" if kind in _VIDEO_KINDS else "audio",
+                    recording=_recording_id(artifact, path),
                 )
             )
-    found.sort(key=lambda m: (m.path.rsplit("/", 1)[0], m.kind != "video", m.path))
+    played = played_recording(manifest)
+    found.sort(key=lambda m: (m.recording != played, m.recording, m.kind != "video", m.path))
     return found
 
 
@@ -137,8 +157,20 @@ def _player(inputs: PageInputs) -> str:
     media = session_media(inputs.manifest)
     if not media:
         return '<p class="none">No recording was archived for this session.</p>'
-    first_folder = media[0].path.rsplit("/", 1)[0]
-    playing = [m for m in media if m.path.rsplit("/", 1)[0] == first_folder]
+    links = "".join(
+        f'<li><a data-rel="{_e(m.path)}" href="{_e(m.path)}" download>{_e(m.path)}</a> ({_e(m.kind)})</li>'
+        for m in media
+    )
+    played = played_recording(inputs.manifest)
+    if played is not None and media[0].recording != played:
+        # The transcript's times (captions, seeking) count from a recording that is not archived:
+        # another recording would play out of step with them, so none is played.
+        return (
+            f'<p class="none">The recording the transcript is timed against ({_e(played)}) is not archived; '
+            f'the other recordings are listed below.</p><ul class="legend">{links}</ul>'
+        )
+    # The recording the transcript's times count from (else the first one) plays; all are linked.
+    playing = [m for m in media if m.recording == media[0].recording]
     # A <video> also plays an audio-only file, and shows the captions over it. The audio file
     # follows the composite one as a fallback source (a codec the browser lacks, a damaged file).
     tag = "video" if any(m.kind == "video" for m in playing) or inputs.captions else "audio"
@@ -150,10 +182,6 @@ def _player(inputs: PageInputs) -> str:
         f'<track kind="captions" data-rel="{CAPTIONS}" src="{CAPTIONS}" srclang="en" label="Transcript" default>'
         if inputs.captions
         else ""
-    )
-    links = "".join(
-        f'<li><a data-rel="{_e(m.path)}" href="{_e(m.path)}" download>{_e(m.path)}</a> ({_e(m.kind)})</li>'
-        for m in media
     )
     return (
         f'<{tag} id="player" controls preload="metadata" playsinline>{sources}{track}</{tag}>'

@@ -9,6 +9,9 @@ import json
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
+from typing import Any
+
+import pytest
 
 from local.sample_meeting import SampleMeeting
 from shared.page.assets import SCRIPT, SCRIPT_HASH
@@ -205,6 +208,65 @@ def test_media_paths_are_what_the_page_loads() -> None:
         "recordings/r/a.mp3",
         "transcript/transcript.vtt",
     ]
+
+
+def two_recordings_page(
+    first_id: str, second_id: str, *, first_archived: bool = True
+) -> tuple[str, dict[str, Any]]:
+    """The sample session with a second recording (stopped and started again 10 minutes in)."""
+    meeting = SampleMeeting(recording_id=first_id)
+    prefix = f"meetings/{meeting.meeting_id}/sessions/{meeting.session_id}/"
+    urls = {name: f"https://files.test/{name}" for name in meeting.files()}
+    payloads = meeting.webhooks(urls)
+    for payload in list(payloads):
+        if payload["event"] == "recording.statusUpdate":
+            later = json.loads(json.dumps(payload))
+            later["recording"]["id"] = later["recording"]["recordingId"] = second_id
+            later["recording"]["startedTime"] = "2026-06-03T10:10:00.000Z"
+            payloads.append(later)
+    artifacts = [
+        archived(f"recording/{second_id}/video", "recording", f"{prefix}recordings/{second_id}/b.mp4")
+    ]
+    if first_archived:
+        artifacts.append(
+            archived(f"recording/{first_id}/video", "recording", f"{prefix}recordings/{first_id}/a.mp4")
+        )
+    artifacts.append(archived(TRANSCRIPT_SOURCE, "transcript_source", prefix + "transcript/source.csv"))
+    facts = SessionFacts(meeting.meeting_id, meeting.session_id, [seen(p) for p in payloads], artifacts)
+    out = build_outputs(facts, {TRANSCRIPT_SOURCE: meeting.transcript_csv()})
+    return out.files[PAGE_NAME][0].decode(), json.loads(out.manifest)
+
+
+@pytest.mark.parametrize(
+    ("first_id", "second_id"),
+    [("ffffffff-first", "00000000-second"), ("00000000-first", "ffffffff-second")],
+)
+def test_several_recordings_play_the_one_the_transcript_is_timed_against(
+    first_id: str, second_id: str
+) -> None:
+    page, manifest = two_recordings_page(first_id, second_id)
+    # The first recording (earliest start) is the time base, whichever way the ids sort.
+    assert manifest["timeBase"]["recordingId"] == first_id
+    assert manifest["transcriptTimeBase"] == "recording_start"
+    player = re.search(r'<video id="player"[^>]*>(.*?)</video>', page)
+    assert player is not None
+    assert re.findall(r'<source data-rel="([^"]+)"', player.group(1)) == [f"recordings/{first_id}/a.mp4"]
+    assert '<track kind="captions"' in player.group(1)
+    # Both are listed as links, the one playing first.
+    assert re.findall(r'<a data-rel="([^"]+)"', page) == [
+        f"recordings/{first_id}/a.mp4",
+        f"recordings/{second_id}/b.mp4",
+    ]
+    assert re.findall(r'<li data-start="(-?[0-9.]+)">', page)[:2] == ["-0.800", "3.400"]
+
+
+def test_no_other_recording_plays_against_the_transcript_of_one_not_archived() -> None:
+    page, manifest = two_recordings_page("ffffffff-first", "00000000-second", first_archived=False)
+    assert manifest["timeBase"]["recordingId"] == "ffffffff-first"
+    assert "<video" not in page
+    assert "<audio" not in page
+    assert "(ffffffff-first) is not archived" in page
+    assert 'href="recordings/00000000-second/b.mp4"' in page
 
 
 def test_markdown_subset_escapes_first() -> None:
