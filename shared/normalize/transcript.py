@@ -446,12 +446,25 @@ def _clock(seconds: float) -> str:
     return f"{sign}{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def transcript_to_txt(transcript: Transcript) -> bytes:
+UNKNOWN_SPEAKER = "Unknown speaker"
+
+
+def _speaker_names(transcript: Transcript, roster: Roster | None) -> list[str]:
+    """The name each utterance's speaker is shown with. With the session's roster: the person's
+    name, as ``transcript.json`` gives it (``Unknown speaker`` when the roster has none), so every
+    file names a person alike. Without one: the utterance's own label."""
+    if roster is None:
+        return [_one_line(u.speaker.label) for u in transcript.utterances]
+    return [_one_line(roster.person_for(u.speaker).name or UNKNOWN_SPEAKER) for u in transcript.utterances]
+
+
+def transcript_to_txt(transcript: Transcript, roster: Roster | None = None) -> bytes:
     """``transcript/transcript.txt``: ``[HH:MM:SS] Name: text``, one utterance per line. A start
-    before the time base (speech before the recording began) is shown at 00:00:00, like the cues."""
+    before the time base (speech before the recording began) is shown at 00:00:00, like the cues.
+    ``roster``: name speakers as ``transcript.json`` does (see ``_speaker_names``)."""
     lines = [
-        f"[{_clock(max(0.0, u.start_s))}] {_one_line(u.speaker.label)}: {_one_line(u.text)}"
-        for u in transcript.utterances
+        f"[{_clock(max(0.0, u.start_s))}] {name}: {_one_line(u.text)}"
+        for u, name in zip(transcript.utterances, _speaker_names(transcript, roster), strict=True)
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -493,25 +506,27 @@ def _escape_vtt(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _cues(transcript: Transcript) -> list[tuple[int, int, str]]:
+def _cues(transcript: Transcript, roster: Roster | None) -> list[tuple[int, int, str]]:
     """(start ms, end ms, ``Name: text``) per utterance."""
     return [
-        (start, end, f"{_one_line(u.speaker.label)}: {_one_line(u.text)}")
-        for u, (start, end) in zip(transcript.utterances, cue_times_ms(transcript), strict=True)
+        (start, end, f"{name}: {_one_line(u.text)}")
+        for u, name, (start, end) in zip(
+            transcript.utterances, _speaker_names(transcript, roster), cue_times_ms(transcript), strict=True
+        )
     ]
 
 
-def transcript_to_vtt(transcript: Transcript) -> bytes:
+def transcript_to_vtt(transcript: Transcript, roster: Roster | None = None) -> bytes:
     """``transcript/transcript.vtt`` (WebVTT): one cue per utterance, text ``Name: text``."""
     parts = ["WEBVTT\n"]
-    for number, (start, end, text) in enumerate(_cues(transcript), start=1):
+    for number, (start, end, text) in enumerate(_cues(transcript, roster), start=1):
         parts.append(f"{number}\n{_cue_clock(start, '.')} --> {_cue_clock(end, '.')}\n{_escape_vtt(text)}\n")
     return "\n".join(parts).encode("utf-8")
 
 
-def transcript_to_srt(transcript: Transcript) -> bytes:
+def transcript_to_srt(transcript: Transcript, roster: Roster | None = None) -> bytes:
     """``transcript/transcript.srt`` (SubRip): one cue per utterance, text ``Name: text``."""
     parts = []
-    for number, (start, end, text) in enumerate(_cues(transcript), start=1):
+    for number, (start, end, text) in enumerate(_cues(transcript, roster), start=1):
         parts.append(f"{number}\n{_cue_clock(start, ',')} --> {_cue_clock(end, ',')}\n{text}\n")
     return "\n".join(parts).encode("utf-8")

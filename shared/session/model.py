@@ -177,10 +177,11 @@ class Normalizer:
         return {
             "transcript/transcript.json": (transcript_to_json(transcript, roster), JSON_TYPE),
             "transcript/speaker_timeline.json": (speaker_timeline_to_json(transcript, roster), JSON_TYPE),
-            "transcript/transcript.txt": (transcript_to_txt(transcript), "text/plain; charset=utf-8"),
-            "transcript/transcript.vtt": (transcript_to_vtt(transcript), "text/vtt; charset=utf-8"),
+            # Speakers named from the roster, as in transcript.json, the page and the search index.
+            "transcript/transcript.txt": (transcript_to_txt(transcript, roster), "text/plain; charset=utf-8"),
+            "transcript/transcript.vtt": (transcript_to_vtt(transcript, roster), "text/vtt; charset=utf-8"),
             "transcript/transcript.srt": (
-                transcript_to_srt(transcript),
+                transcript_to_srt(transcript, roster),
                 "application/x-subrip; charset=utf-8",
             ),
         }

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
+import re
 from datetime import UTC, datetime, timedelta
 
+import srt
+import webvtt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +21,7 @@ from shared.normalize.rest_participants import PARTICIPANTS_EVENT, participants_
 from shared.session.model import (
     CHAT_SOURCE,
     PRESENCE_EVENTS,
+    TRANSCRIPT_SOURCE,
     ArtifactRecord,
     ArtifactState,
     SeenEvent,
@@ -48,6 +53,9 @@ ARTIFACTS = [
         name="transcript/source", kind="transcript_source", state=ArtifactState.FAILED, reason="empty"
     ),
 ]
+TRANSCRIPT_ARCHIVED = ArtifactRecord(
+    name="transcript/source", kind="transcript_source", state=ArtifactState.ARCHIVED, key="k2"
+)
 
 
 def outputs_for(events: list[SeenEvent], artifacts: list[ArtifactRecord]) -> tuple[bytes, bytes, bytes]:
@@ -263,3 +271,31 @@ def test_a_private_chat_message_names_its_recipient() -> None:
         ("Newcomer", "everyone"),  # a sender nobody else named is a participant too
     ]
     assert "Newcomer" in [p["name"] for p in json.loads(outputs.participants)]
+
+
+# -- one roster, one name per person, in every file --------------------------------------------------
+def test_subtitles_and_text_name_speakers_as_the_roster_does() -> None:
+    # Alice's row has a blank name, José's another name than his join webhook's, and the third
+    # speaker is named nowhere: every file shows the roster's name ("Unknown speaker" when it has none).
+    transcript = (
+        b'"1200","peer-a1","u-alice","alice@example.com","","Good morning everyone."\n'
+        b'"5400","peer-j1","u-jose","jose@example.com","Jose (phone)","Morning!"\n'
+        b'"9000","peer-x1","u-ghost","","","Hello?"\n'
+    )
+    outputs = build_outputs(
+        SessionFacts(MEETING.meeting_id, MEETING.session_id, EVENTS, [TRANSCRIPT_ARCHIVED]),
+        {TRANSCRIPT_SOURCE: transcript},
+    )
+    names = ["Alice Ng", "José Müller", "Unknown speaker"]
+    entries = json.loads(outputs.files["transcript/transcript.json"][0])
+    assert [e["participant"]["name"] for e in entries] == ["Alice Ng", "José Müller", None]
+    txt = outputs.files["transcript/transcript.txt"][0].decode()
+    assert [line.split("] ", 1)[1].split(":", 1)[0] for line in txt.splitlines()] == names
+    vtt = webvtt.from_buffer(io.StringIO(outputs.files["transcript/transcript.vtt"][0].decode()))
+    assert [cue.text.split(":", 1)[0] for cue in vtt] == names
+    cues = srt.parse(outputs.files["transcript/transcript.srt"][0].decode())
+    assert [cue.content.split(":", 1)[0] for cue in cues] == names
+    page = outputs.files["index.html"][0].decode()
+    assert re.findall(r'<span class="who">([^<]*)</span>', page)[:3] == names
+    (rows,) = [data for data, _ in outputs.index.values()]
+    assert [json.loads(row)["speaker"] for row in rows.splitlines()] == ["Alice Ng", "José Müller", None]
