@@ -320,7 +320,7 @@ def chat_events(chat: Chat, roster: Roster, *, origin: datetime | None) -> list[
             ParticipantEvent(
                 id=f"chat_message-{digest[:16]}",
                 action="chat_message",
-                participant=person.to_seed(),
+                participant=person.to_reference(message.participant_id),
                 timestamp=Timestamp(absolute=iso_utc(at) if at is not None else None, relative=relative),
                 data=ChatMessageData(text=text, to=recipient or EVERYONE),
             )

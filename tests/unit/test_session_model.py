@@ -299,3 +299,27 @@ def test_subtitles_and_text_name_speakers_as_the_roster_does() -> None:
     assert re.findall(r'<span class="who">([^<]*)</span>', page)[:3] == names
     (rows,) = [data for data, _ in outputs.index.values()]
     assert [json.loads(row)["speaker"] for row in rows.splitlines()] == ["Alice Ng", "José Müller", None]
+
+
+def test_chat_events_embed_the_same_participant_reference_as_joins_and_chat_json() -> None:
+    outputs = build_outputs(
+        SessionFacts(MEETING.meeting_id, MEETING.session_id, EVENTS),
+        {CHAT_SOURCE: MEETING.chat_csv()},
+    )
+    events = json.loads(outputs.participant_events)
+    chats = [e for e in events if e["action"] == "chat_message"]
+    assert chats
+    reference_keys = {"custom_participant_id", "user_id", "peer_id"}
+    for event in events:  # joins, leaves and chat messages alike: the per-entry reference
+        assert set(event["participant"]["extra_data"]) == reference_keys, event["action"]
+    chat_json = json.loads(outputs.files["chat/chat.json"][0])
+    assert [e["participant"] for e in chats] == [m["participant"] for m in chat_json]
+    alice = chats[0]["participant"]
+    joined = next(
+        e["participant"] for e in events if e["action"] == "join" and e["participant"]["id"] == alice["id"]
+    )
+    assert (alice["id"], alice["name"], alice["extra_data"]["user_id"]) == (
+        joined["id"],
+        joined["name"],
+        joined["extra_data"]["user_id"],
+    )
