@@ -17,6 +17,7 @@ from typing import Any
 
 from cli.errors import CliError
 from cli.target import Target
+from shared.core.text import one_line
 from shared.page.render import clock
 from shared.search.index import COLUMNS, INDEX_PREFIX, PARTITION
 from shared.search.query import RESULT_COLUMNS, SearchQuery, athena_parameters, search_sql
@@ -157,9 +158,10 @@ def render_hits(hits: list[Hit]) -> list[str]:
         if (hit.meeting_id, hit.session_id) != current:
             current = (hit.meeting_id, hit.session_id)
             when = (hit.session_started_at or hit.day)[:16].replace("T", " ")
-            lines.append(f"{when}  {hit.title or '(untitled)'}  {hit.meeting_id}/{hit.session_id}")
+            lines.append(f"{when}  {one_line(hit.title or '(untitled)')}  {hit.meeting_id}/{hit.session_id}")
         at = clock(hit.start_s) if hit.start_s is not None else "--:--"
-        lines.append(f"  [{at}] {hit.speaker or 'Unknown'}: {hit.text}")
+        # One line per hit, also for rows indexed before the text was (line breaks in an utterance).
+        lines.append(f"  [{at}] {one_line(hit.speaker or 'Unknown')}: {one_line(hit.text)}")
     return lines
 
 

@@ -25,12 +25,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from shared.core.text import one_line
 from shared.normalize.errors import (
     MAX_SOURCE_ENTRIES,
     EmptyArtifactError,
@@ -434,12 +434,6 @@ def speaker_timeline_to_json(transcript: Transcript, roster: Roster | None = Non
 # --- human and player formats ------------------------------------------------------------------
 
 
-def _one_line(text: str) -> str:
-    """Line breaks and runs of spaces become one space, so a cue or a txt line stays one line;
-    other control characters (NUL...) are dropped: WebVTT does not allow them."""
-    return "".join(ch for ch in " ".join(text.split()) if unicodedata.category(ch) != "Cc")
-
-
 def _clock(seconds: float) -> str:
     sign = "-" if seconds < 0 else ""
     whole = int(abs(seconds))
@@ -454,8 +448,8 @@ def _speaker_names(transcript: Transcript, roster: Roster | None) -> list[str]:
     name, as ``transcript.json`` gives it (``Unknown speaker`` when the roster has none), so every
     file names a person alike. Without one: the utterance's own label."""
     if roster is None:
-        return [_one_line(u.speaker.label) for u in transcript.utterances]
-    return [_one_line(roster.person_for(u.speaker).name or UNKNOWN_SPEAKER) for u in transcript.utterances]
+        return [one_line(u.speaker.label) for u in transcript.utterances]
+    return [one_line(roster.person_for(u.speaker).name or UNKNOWN_SPEAKER) for u in transcript.utterances]
 
 
 def transcript_to_txt(transcript: Transcript, roster: Roster | None = None) -> bytes:
@@ -463,7 +457,7 @@ def transcript_to_txt(transcript: Transcript, roster: Roster | None = None) -> b
     before the time base (speech before the recording began) is shown at 00:00:00, like the cues.
     ``roster``: name speakers as ``transcript.json`` does (see ``_speaker_names``)."""
     lines = [
-        f"[{_clock(max(0.0, u.start_s))}] {name}: {_one_line(u.text)}"
+        f"[{_clock(max(0.0, u.start_s))}] {name}: {one_line(u.text)}"
         for u, name in zip(transcript.utterances, _speaker_names(transcript, roster), strict=True)
     ]
     return ("\n".join(lines) + "\n").encode("utf-8")
@@ -509,7 +503,7 @@ def _escape_vtt(text: str) -> str:
 def _cues(transcript: Transcript, roster: Roster | None) -> list[tuple[int, int, str]]:
     """(start ms, end ms, ``Name: text``) per utterance."""
     return [
-        (start, end, f"{name}: {_one_line(u.text)}")
+        (start, end, f"{name}: {one_line(u.text)}")
         for u, name, (start, end) in zip(
             transcript.utterances, _speaker_names(transcript, roster), cue_times_ms(transcript), strict=True
         )

@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from shared.core.text import one_line
+
 INDEX_PREFIX = "index/utterances/"
 # The table's columns, in order (infra/search.py declares the same to Glue; DuckDB reads them too).
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -70,7 +72,9 @@ def utterance_rows(
             "participant_id": person.get("id"),
             "start_s": start.get("relative"),
             "spoken_at": start.get("absolute"),
-            "text": " ".join(str(w.get("text") or "") for w in words),
+            # One line, as transcript.txt shows it: a phrase across a line break matches, and a hit
+            # prints as one line.
+            "text": one_line(" ".join(str(w.get("text") or "") for w in words)),
             "page_key": page_key,
         }
         lines.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shared.core.text import one_line
+
 MAX_LIMIT = 1000
 
 
@@ -30,8 +32,9 @@ class SearchQuery:
 
 
 def _like(value: str) -> str:
-    """A LIKE pattern that matches ``value`` anywhere, its own % and _ taken literally."""
-    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    """A LIKE pattern that matches ``value`` anywhere, its own % and _ taken literally. Its
+    whitespace is collapsed as the indexed text's is (``one_line``)."""
+    escaped = one_line(value).lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 

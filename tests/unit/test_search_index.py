@@ -32,7 +32,7 @@ LATER = replace(
 )
 
 
-def index_of(meeting: SampleMeeting) -> dict[str, bytes]:
+def index_of(meeting: SampleMeeting, transcript: bytes | None = None) -> dict[str, bytes]:
     urls = {name: f"https://files.test/{name}" for name in meeting.files()}
     events = []
     for payload in meeting.webhooks(urls):
@@ -46,7 +46,9 @@ def index_of(meeting: SampleMeeting) -> dict[str, bytes]:
         key=prefix + "transcript/source.csv",
     )
     facts = SessionFacts(meeting.meeting_id, meeting.session_id, events, [record])
-    out = build_outputs(facts, {TRANSCRIPT_SOURCE: meeting.transcript_csv()})
+    out = build_outputs(
+        facts, {TRANSCRIPT_SOURCE: meeting.transcript_csv() if transcript is None else transcript}
+    )
     return {key: data for key, (data, _) in out.index.items()}
 
 
@@ -101,6 +103,24 @@ def test_like_wildcards_in_the_phrase_are_literal(index_dir: Path) -> None:
     assert [h.start_s for h in duckdb_search(index_dir, SearchQuery("up 12%, churn"))] == [20.9, 20.9]
     assert duckdb_search(index_dir, SearchQuery("up 1_%")) == []
     assert duckdb_search(index_dir, SearchQuery("'; DROP TABLE utterances; --")) == []
+
+
+def test_a_phrase_across_a_line_break_matches_and_prints_on_one_line(tmp_path: Path) -> None:
+    transcript = b'"1200","peer-a1","u-alice","alice@example.com","Alice Ng","Let us review the\r\nquarterly  roadmap today"\n'
+    [(key, data)] = index_of(MEETING, transcript).items()
+    # Indexed as transcript.txt shows it: one line, runs of whitespace as one space.
+    assert json.loads(data)["text"] == "Let us review the quarterly roadmap today"
+    path = tmp_path / key.removeprefix("index/utterances/")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(data)
+    hits = duckdb_search(tmp_path, SearchQuery("the quarterly roadmap"))
+    assert len(hits) == 1
+    assert duckdb_search(tmp_path, SearchQuery("the\nquarterly   roadmap")) == hits
+    assert render_hits(hits)[1] == "  [00:00] Alice Ng: Let us review the quarterly roadmap today"
+    # A row indexed before (raw line breaks) still prints as one line.
+    assert render_hits([replace(hits[0], text="review the\r\nquarterly roadmap")])[1] == (
+        "  [00:00] Alice Ng: review the quarterly roadmap"
+    )
 
 
 def test_one_sql_two_ways_of_passing_values() -> None:
