@@ -59,6 +59,7 @@ _MESSAGE_TYPES = {"TEXT_MESSAGE": "text", "IMAGE_MESSAGE": "image", "FILE_MESSAG
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 _EPOCH_MS_THRESHOLD = 10**11
+_EPOCH_DIGITS = 20  # more digits is no time a date can hold: kept as given
 
 
 class ChatMessage(BaseModel):
@@ -201,10 +202,16 @@ def _flag(value: Any) -> bool | None:
 def _created_at(value: Any) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdigit() and len(text) <= _EPOCH_DIGITS:
+        value = int(text)  # a CSV cell is text: one of digits only is an epoch number too
     if isinstance(value, int | float) and not isinstance(value, bool):
         # A bare number: epoch milliseconds if large enough, else epoch seconds.
-        seconds = value / 1000 if value >= _EPOCH_MS_THRESHOLD else value
-        return iso_utc(datetime.fromtimestamp(seconds, tz=UTC))
+        try:
+            seconds = value / 1000 if value >= _EPOCH_MS_THRESHOLD else value
+            return iso_utc(datetime.fromtimestamp(seconds, tz=UTC))
+        except (OverflowError, OSError, ValueError):  # beyond what a date can hold: kept as given
+            return str(value)
     if isinstance(value, str):
         parsed = parse_iso(value)
         return iso_utc(parsed) if parsed is not None else value.strip()

@@ -104,6 +104,30 @@ def test_image_and_file_payloads() -> None:
     assert json_messages[3]["created_at"] == "2026-06-03T10:04:00.000000Z"  # epoch ms in the JSON
 
 
+def test_epoch_numbers_in_csv_cells_are_converted() -> None:
+    # Every CSV cell is text: a cell of digits only is an epoch number, ms when >= 10^11, else seconds.
+    raw = (
+        b"id,participantId,displayName,payloadType,payload,createdAt\n"
+        b"m1,p1,Ann,TEXT_MESSAGE,in ms,1780480860000\n"
+        b"m2,p1,Ann,TEXT_MESSAGE,in seconds,1780480860\n"
+        b'm3,p1,Ann,TEXT_MESSAGE,quoted and padded," 1780480860000 "\n'
+        b"m4,p1,Ann,TEXT_MESSAGE,not a number,1780480860000x\n"
+        b"m5,p1,Ann,TEXT_MESSAGE,no date that far,99999999999999999999999\n"
+    )
+
+    created = [m.created_at for m in parse_chat(raw).messages]
+
+    assert created == [
+        "2026-06-03T10:01:00.000000Z",
+        "2026-06-03T10:01:00.000000Z",
+        "2026-06-03T10:01:00.000000Z",
+        "1780480860000x",
+        "99999999999999999999999",
+    ]
+    as_json = json.dumps([{"id": "m", "payload": "x", "createdAt": "1780480860"}]).encode()
+    assert parse_chat(as_json).messages[0].created_at == "2026-06-03T10:01:00.000000Z"
+
+
 def test_unknown_payload_type_and_unparseable_time_are_kept_as_given() -> None:
     raw = json.dumps(
         [{"id": "m", "payloadType": "POLL_MESSAGE", "payload": "which day?", "createdAt": "yesterday"}]
