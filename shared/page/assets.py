@@ -22,18 +22,18 @@ video,audio{width:100%;background:#000;border-radius:6px;max-height:52vh}
 #timeline{position:relative;height:22px;background:#eef0f4;border-radius:4px;overflow:hidden;margin:6px 0}
 #timeline .seg{position:absolute;top:0;bottom:0;border:0;padding:0;cursor:pointer;min-width:2px}
 #timeline .cursor{position:absolute;top:0;bottom:0;width:2px;background:#000;left:0}
-.legend{display:flex;flex-wrap:wrap;gap:4px 12px;font-size:13px;color:var(--muted);padding:0;margin:0;list-style:none}
+.legend{display:flex;flex-wrap:wrap;gap:4px 12px;font-size:13px;color:var(--muted);padding:0;margin:0;list-style:none;overflow-wrap:anywhere}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
 #transcript{list-style:none;margin:0;padding:0;max-height:60vh;overflow:auto}
 #transcript li{padding:6px 8px;border-radius:6px;cursor:pointer;display:grid;grid-template-columns:64px minmax(0,1fr);gap:8px}
 #transcript li:hover{background:#f0f3fa}
 #transcript li.current{background:var(--hi)}
 .time{font-variant-numeric:tabular-nums;color:var(--accent);font-size:13px}
-.who{font-weight:600;margin-right:6px}
+.who{font-weight:600;margin-right:6px;overflow-wrap:anywhere}
 .text{overflow-wrap:anywhere}
 #chat{list-style:none;margin:0;padding:0}
 #chat li{padding:4px 0;border-bottom:1px solid var(--line);overflow-wrap:anywhere}
-#people{margin:0;padding-left:18px}
+#people{margin:0;padding-left:18px;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;font-size:13px}
 td,th{text-align:left;padding:4px 6px;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
 .archived{color:var(--ok)}.failed{color:var(--bad);font-weight:600}

@@ -29,6 +29,7 @@ from shared.session.model import (
     ArtifactState,
     SeenEvent,
     SessionFacts,
+    SessionOutputs,
     build_outputs,
 )
 
@@ -79,10 +80,9 @@ class ArchivedSessions:
         return self.stack.read_object(f"meetings/{meeting.meeting_id}/sessions/{meeting.session_id}/{path}")
 
 
-def _put_hostile_session(stack: LocalStack) -> None:
-    """The hostile meeting's derived files, built from its webhooks and sources as the recorder
-    builds them, put beside the demo session (one pipeline run per module keeps the tests quick)."""
-    meeting = HOSTILE_MEETING
+def session_outputs(meeting: SampleMeeting) -> SessionOutputs:
+    """A meeting's derived files, built from its webhooks and sources as the recorder builds them
+    (its transcript and chat archived, its summary failed)."""
     prefix = f"meetings/{meeting.meeting_id}/sessions/{meeting.session_id}/"
     urls = {name: f"https://files.test/{name}" for name in meeting.files()}
     events = []
@@ -102,7 +102,15 @@ def _put_hostile_session(stack: LocalStack) -> None:
             name="summary/summary", kind="summary", state=ArtifactState.FAILED, reason="gone", message=HOSTILE
         )
     )
-    outputs = build_outputs(SessionFacts(meeting.meeting_id, meeting.session_id, events, artifacts), sources)
+    return build_outputs(SessionFacts(meeting.meeting_id, meeting.session_id, events, artifacts), sources)
+
+
+def _put_hostile_session(stack: LocalStack) -> None:
+    """The hostile meeting's derived files put beside the demo session (one pipeline run per module
+    keeps the tests quick)."""
+    meeting = HOSTILE_MEETING
+    prefix = f"meetings/{meeting.meeting_id}/sessions/{meeting.session_id}/"
+    outputs = session_outputs(meeting)
     s3 = stack.client("s3")
     for path, (data, content_type) in outputs.files.items():
         s3.put_object(Bucket=stack.names.bucket, Key=prefix + path, Body=data, ContentType=content_type)

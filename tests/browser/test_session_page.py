@@ -9,7 +9,8 @@ from typing import Any
 
 import webvtt
 
-from tests.browser.conftest import HOSTILE, ArchivedSessions
+from local.sample_meeting import Person, SampleMeeting
+from tests.browser.conftest import HOSTILE, ArchivedSessions, session_outputs
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
@@ -106,3 +107,32 @@ def test_archive_server_answers_ranges(archived: ArchivedSessions) -> None:
         assert response.status == 206
         assert response.headers["Content-Range"].startswith("bytes 100-199/")
         assert response.read() == archived.stack.read_object(key)[100:200]
+
+
+def test_a_long_unbroken_name_does_not_widen_the_page(browser: Any, tmp_path: Path, output_dir: Path) -> None:
+    # A 211-character name without a break opportunity: in the participants, the timeline's legend,
+    # the transcript and the chat, it wraps instead of pushing the page wider than the window.
+    name = "Bartholomew" + "X" * 200
+    alice, jose, chen = SampleMeeting.people
+    meeting = SampleMeeting(
+        people=(Person(name, alice.user_id, alice.custom_participant_id, alice.peer_ids), jose, chen)
+    )
+    page = tmp_path / "index.html"
+    page.write_bytes(session_outputs(meeting).files["index.html"][0])
+    browser.set_window_size(1280, 900)
+    try:
+        browser.get(page.as_uri())
+        wait_for(lambda: browser.execute_script("return document.readyState === 'complete'"))
+        assert len(browser.find_element("css selector", "#people li").text) == len(name)
+        widths = browser.execute_script(
+            "var d = document.documentElement, r = {page: [d.scrollWidth, d.clientWidth]};"
+            "['#people', '#timeline + .legend', '#transcript', '#chat'].forEach(function(s){"
+            "  var e = document.querySelector(s); r[s] = [e.scrollWidth, e.clientWidth]; });"
+            "return r;"
+        )
+        assert widths["page"][1] <= 1280
+        for part, (scroll_width, client_width) in widths.items():
+            assert scroll_width <= client_width, (part, widths)
+        browser.save_screenshot(str(output_dir / "long-name-session-page.png"))
+    finally:
+        browser.set_window_size(1400, 1000)
