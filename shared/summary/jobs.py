@@ -2,8 +2,11 @@
 
 - ``RealtimeKitSummaryRequest``: ``POST /sessions/{id}/summary`` unless a summary is already there;
   the summary itself arrives later as ``meeting.summary`` and the summaries consumer archives it.
-- ``BedrockSessionSummary``: summarize ``transcript/transcript.json`` with Bedrock and write
-  ``summary/summary.json`` + ``summary/summary.md``.
+- ``BedrockSessionSummary``: summarize the session's normalized transcript with Bedrock and write
+  ``summary/summary.json`` + ``summary/summary.md``. It renders that transcript itself, from the
+  archived source and the session record, with the builder the rebuilds use
+  (``normalized_transcript``): ``transcript/transcript.json`` is written later by the rebuilds
+  function and may not exist yet.
 
 Both return a JSON-able outcome (Once stores it for duplicate deliveries): ``{"outcome": "present" |
 "requested" | "summarized" | "failed", "records": [ArtifactRecord...]}``. A failure that a retry
@@ -21,8 +24,21 @@ from shared.adapters.realtimekit import RealtimeKitClient
 from shared.adapters.s3 import ArchiveStore
 from shared.archive.keys import session_prefix
 from shared.archive.session_artifacts import SUMMARY
-from shared.core.exceptions import RealtimeKitError, RealtimeKitRateLimited, RealtimeKitUnavailable
-from shared.session.model import ArtifactRecord, ArtifactState, SessionFacts
+from shared.core.exceptions import (
+    MeetingVaultError,
+    RealtimeKitError,
+    RealtimeKitRateLimited,
+    RealtimeKitUnavailable,
+)
+from shared.session.model import (
+    CHAT_SOURCE,
+    TRANSCRIPT_SOURCE,
+    ArtifactRecord,
+    ArtifactState,
+    SessionFacts,
+    archived_source,
+    build_outputs,
+)
 from shared.summary.bedrock import BedrockSummarizer, SummaryFailed
 from shared.summary.document import SummaryFacts, SummaryFormatError, summary_to_json, summary_to_markdown
 from shared.summary.prompts import PromptSet, PromptTemplateError, transcript_lines
@@ -30,6 +46,10 @@ from shared.summary.prompts import PromptSet, PromptTemplateError, transcript_li
 SUMMARY_JSON = "summary/structured"
 TRANSCRIPT_JSON = "transcript/transcript.json"
 Outcome = dict[str, Any]
+
+
+class TranscriptNotArchived(MeetingVaultError):
+    """The session record lists no archived transcript source (yet): the queue retries."""
 
 
 class SummaryJob(BaseModel):
@@ -55,6 +75,22 @@ def session_title(facts: SessionFacts) -> str | None:
         if isinstance(title, str) and title.strip():
             return title.strip()
     return None
+
+
+def normalized_transcript(facts: SessionFacts, read: Callable[[str], bytes]) -> bytes:
+    """The session's ``transcript/transcript.json``, rendered from the record and the archived
+    sources exactly as a rebuild of this record renders it (``build_outputs``: the same parser, time
+    base and roster, so the same names and ids). The chat source is read too because its senders
+    can join the roster the transcript's participants are resolved against. ``read`` fetches an
+    archived object's bytes by key."""
+    sources = {}
+    for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE):
+        record = archived_source(facts, name)
+        if record is not None and record.key:
+            sources[name] = read(record.key)
+    if TRANSCRIPT_SOURCE not in sources:
+        raise TranscriptNotArchived(f"session {facts.session_id} has no archived transcript source")
+    return build_outputs(facts, sources).files[TRANSCRIPT_JSON][0]
 
 
 def failed_summary(reason: str, message: str, *, source: str) -> ArtifactRecord:
@@ -116,7 +152,9 @@ class BedrockSessionSummary:
         if summary_present(facts):
             return {"outcome": "present", "records": []}
         prefix = session_prefix(job.meeting_id, job.session_id)
-        lines, speakers = transcript_lines(self._archive.get_bytes(prefix + TRANSCRIPT_JSON))
+        # Not the stored transcript.json: with a rebuild queue it is written later, by the rebuilds
+        # function, so it may not exist yet (or still be an older rendering).
+        lines, speakers = transcript_lines(normalized_transcript(facts, self._archive.get_bytes))
         if not lines:
             return _failed(
                 failed_summary("empty", "the transcript has no text to summarize", source="bedrock")

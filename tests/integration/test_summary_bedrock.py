@@ -13,7 +13,8 @@ from botocore.stub import Stubber
 
 from local.standin import RealtimeKitStandin
 from local.standin_rest import StandinRestState
-from shared.summary.prompts import default_template
+from shared.fanout.routing import REBUILDS
+from shared.summary.prompts import default_template, transcript_lines
 from shared.wiring.summary import use_model_client
 from tests.integration.conftest import MotoStack
 from tests.integration.test_session_artifacts import PREFIX
@@ -167,6 +168,34 @@ def test_transcript_is_summarized_with_the_exact_converse_request(
         "summary/summary": ("archived", "summary/summary.md", f"bedrock:{MODEL_ID}"),
         "summary/structured": ("archived", "summary/summary.json", f"bedrock:{MODEL_ID}"),
     }
+
+
+def test_summary_is_made_on_the_first_attempt_when_the_files_are_rebuilt_later(
+    moto_stack: MotoStack, bedrock: Any, stubbed: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the deployed wiring (a rebuild queue: transcript.json is written later, by the rebuilds
+    function) WHEN the transcript arrives THEN the summary is made at once, from the same text."""
+    from shared import wiring
+
+    running, _ = bedrock
+    monkeypatch.setenv("REBUILD_QUEUE_URL", moto_stack.resources.queue_urls[REBUILDS.name])
+    wiring.reset()
+    stubbed.add_response("converse", converse_answer(json.dumps(MODEL_ANSWER)), expected_request())
+
+    assert play(running) == {"batchItemFailures": []}
+    stubbed.assert_no_pending_responses()
+    assert moto_stack.depth(REBUILDS.name) > 0  # the derived files are still to be written...
+    assert not moto_stack.objects(PREFIX + "transcript/transcript.json")  # ...transcript.json too
+    assert set(moto_stack.objects(PREFIX + "summary/")) == {
+        PREFIX + "summary/summary.json",
+        PREFIX + "summary/summary.md",
+    }
+
+    # The rebuild renders the transcript the summary was made from, line for line.
+    wiring.session_recorder().rebuild(MEETING.meeting_id, MEETING.session_id)
+    stored = moto_stack.objects(PREFIX + "transcript/transcript.json")[PREFIX + "transcript/transcript.json"]
+    assert "\n".join(transcript_lines(stored)[0]) == TRANSCRIPT_LINES
+    assert summary_artifact(moto_stack)["state"] == "archived"  # type: ignore[index]
 
 
 def test_duplicate_transcript_is_summarized_once(
