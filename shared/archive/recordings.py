@@ -1,5 +1,11 @@
 """Archiving a recording: the composite file and, when RealtimeKit made one, the audio-only file,
-under ``recordings/{recordingId}/`` with RealtimeKit's ``outputFileName``."""
+under ``recordings/{recordingId}/`` with RealtimeKit's ``outputFileName``.
+
+The UPLOADED webhook "can" carry ``audioDownloadUrl`` (not guaranteed); when it does not, the REST
+recording (``GET /recordings/{id}``, its ``audio_download_url``) says whether there is an audio file,
+once per recording (the same answer serves a video URL refresh). If that question fails, the video
+is still recorded as archived and ``AudioLookupFailed`` fails the message, so the queue asks again
+(the video is not downloaded again)."""
 
 from __future__ import annotations
 
@@ -18,6 +24,8 @@ from shared.archive.fetch import ArtifactFetcher, ArtifactGone, Link
 from shared.archive.keys import safe_file_name, safe_id, session_prefix
 from shared.archive.report import log_keys, report, report_gone
 from shared.archive.transfer import MEDIA_TYPES, TransferRequest
+from shared.core.exceptions import MeetingVaultError, RealtimeKitError, RealtimeKitNotFound
+from shared.core.observability import logger
 from shared.ingest.envelope import WebhookDetail
 from shared.ingest.events import RecordingStatusUpdate, parse_event
 from shared.session.model import ArtifactRecord, ArtifactState
@@ -30,6 +38,18 @@ AUDIO_TYPES = {
     ".ogg": "audio/ogg",
     ".webm": "audio/webm",
 }
+
+
+class AudioLookupFailed(MeetingVaultError):
+    """The webhook had no audio URL and the REST API could not say whether the recording has an
+    audio-only file. ``records`` are the files archived before (the video), to be recorded anyway;
+    the message is then retried for the audio."""
+
+    reason = "audio_lookup_failed"
+
+    def __init__(self, message: str, *, records: list[ArtifactRecord]) -> None:
+        super().__init__(message)
+        self.records = records
 
 
 class RecordingJob(BaseModel):
@@ -109,11 +129,15 @@ class RecordingArchiver:
         message is retried."""
         fresh: dict[str, Any] = {}
 
+        def recording_info() -> Any:
+            """``GET /recordings/{id}``, asked at most once per archive."""
+            if "info" not in fresh:
+                fresh["info"] = self._rest().get_recording(job.recording_id)
+            return fresh["info"]
+
         def refresh(field: str) -> Callable[[], Link]:
             def fetch() -> Link:
-                if "info" not in fresh:
-                    fresh["info"] = self._rest().get_recording(job.recording_id)
-                info = fresh["info"]
+                info = recording_info()
                 return Link(getattr(info, field), info.download_url_expiry)
 
             return fetch
@@ -129,16 +153,29 @@ class RecordingArchiver:
                 content_type=_content_type(job.video_name, VIDEO_TYPES),
             )
         ]
-        audio_url = job.audio_download_url or getattr(fresh.get("info"), "audio_download_url", None)
-        if audio_url:
-            audio_name = job.audio_name(audio_url)
+        audio = Link(job.audio_download_url, job.download_url_expiry)
+        if not audio.url:
+            # The webhook "can" carry the audio URL, not must: ask RealtimeKit whether there is one.
+            try:
+                info = recording_info()
+            except RealtimeKitNotFound:
+                info = None  # no such recording any more: no audio file to fetch either
+            except RealtimeKitError as exc:
+                raise AudioLookupFailed(
+                    f"could not ask RealtimeKit whether recording {job.recording_id} has an audio file: {exc}",
+                    records=records,
+                ) from exc
+            if info is not None:
+                audio = Link(info.audio_download_url, info.download_url_expiry)
+        if audio.url:
+            audio_name = job.audio_name(audio.url)
             try:
                 records.append(
                     self._archive_one(
                         job,
                         name="audio",
                         file_name=audio_name,
-                        link=Link(audio_url, job.download_url_expiry),
+                        link=audio,
                         refresh=refresh("audio_download_url"),
                         expected_size=None,  # fileSize is the composite file's
                         content_type=_content_type(audio_name, AUDIO_TYPES),
@@ -235,6 +272,10 @@ def archive_recording_event(
     except ArtifactGone as exc:
         record(job.meeting_id, job.session_id, archiver.failed(job, "video", exc))
         raise
+    except AudioLookupFailed as exc:
+        for artifact in exc.records:  # the video is archived: say so now, not after the retry
+            record(job.meeting_id, job.session_id, artifact)
+        raise
     records = [ArtifactRecord.model_validate(r) for r in outcome["records"]]
     for artifact in records:
         record(job.meeting_id, job.session_id, artifact)
@@ -264,6 +305,14 @@ def archive_and_report(
         )
     except ArtifactGone as exc:
         report_gone(keys, exc)
+        raise
+    except AudioLookupFailed as exc:
+        for artifact in exc.records:
+            report(artifact, keys)
+        logger.error(
+            "audio file lookup failed; the message is retried",
+            extra={**keys, "reason": exc.reason, "error": str(exc)},
+        )
         raise
     for artifact in records:
         report(artifact, keys)

@@ -116,6 +116,49 @@ def test_webhook_without_urls_is_completed_from_the_rest_api(moto_stack: MotoSta
     assert set(moto_stack.objects(FOLDER)) == {FOLDER + "weekly-sync.mp4", FOLDER + "weekly-sync-audio.mp3"}
 
 
+def test_webhook_without_audio_url_asks_the_rest_api_once_for_the_audio_file(
+    moto_stack: MotoStack, standin: Any
+) -> None:
+    """GIVEN an UPLOADED webhook with a valid downloadUrl and no audioDownloadUrl (it "can" carry
+    one, not must) WHEN it is consumed THEN GET /recordings/{id} is asked once and its audio kept."""
+    running, _ = standin
+    assert consume(uploaded(running, audioDownloadUrl=None)) == {"batchItemFailures": []}
+    assert rest_calls(running) == 1
+    assert moto_stack.objects(FOLDER) == {
+        FOLDER + "weekly-sync.mp4": FILES["recording.mp4"][0],
+        FOLDER + "weekly-sync-audio.mp3": FILES["recording.mp3"][0],
+    }
+    artifacts = {a["name"]: a for a in manifest(moto_stack)["artifacts"]}
+    assert artifacts[f"recording/{MEETING.recording_id}/audio"]["state"] == "archived"
+
+
+def test_recording_without_an_audio_file_needs_one_rest_answer(moto_stack: MotoStack, standin: Any) -> None:
+    running, state = standin
+    state.recordings[MEETING.recording_id].audio_file_name = None  # started without audio_config
+    assert consume(uploaded(running, audioDownloadUrl=None)) == {"batchItemFailures": []}
+    assert rest_calls(running) == 1
+    assert set(moto_stack.objects(FOLDER)) == {FOLDER + "weekly-sync.mp4"}
+
+
+def test_failed_audio_lookup_keeps_the_video_and_is_retried_by_the_queue(
+    moto_stack: MotoStack, standin: Any
+) -> None:
+    running, state = standin
+    state.inject_error(503, "Service Unavailable")
+    detail = uploaded(running, audioDownloadUrl=None)
+    assert consume(detail) == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert set(moto_stack.objects(FOLDER)) == {FOLDER + "weekly-sync.mp4"}
+    artifacts = {a["name"]: a for a in manifest(moto_stack)["artifacts"]}
+    assert artifacts[f"recording/{MEETING.recording_id}/video"]["state"] == "archived"
+    assert f"recording/{MEETING.recording_id}/audio" not in artifacts
+
+    assert consume(detail) == {"batchItemFailures": []}  # the SQS retry
+    assert downloads(running, "recording.mp4") == 1  # the video is not copied again
+    assert moto_stack.objects(FOLDER)[FOLDER + "weekly-sync-audio.mp3"] == FILES["recording.mp3"][0]
+    artifacts = {a["name"]: a for a in manifest(moto_stack)["artifacts"]}
+    assert artifacts[f"recording/{MEETING.recording_id}/audio"]["state"] == "archived"
+
+
 def test_recording_realtimekit_no_longer_has_fails_plainly(moto_stack: MotoStack, standin: Any) -> None:
     running, state = standin
     running.files["recording.mp4"].available = False
