@@ -1,8 +1,10 @@
 """Getting a RealtimeKit file into the bucket when its download URL may have expired.
 
 RealtimeKit's URLs are signed and die (7 days, or sooner). A webhook may also arrive without one.
-``ArtifactFetcher`` uses the URL while it is valid, and otherwise, or when the source answers
-401/403/404/410, asks the REST API for a fresh one (once) before trying again."""
+``ArtifactFetcher`` uses the URL while it is valid, and otherwise, or when the source refuses it,
+asks the REST API for a fresh one (once) before trying again. Refused means 401/403/404/410, or a
+body that is not the file (an HTML/XML page, or a Content-Type the file cannot have): a storage
+front end can answer a dead link with an error page and a 200, so a fresh link is worth one try."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from shared.archive.transfer import (
     transfer_to_s3,
 )
 from shared.archive.url_policy import UrlPolicy
-from shared.core.exceptions import MeetingVaultError, RealtimeKitNotFound, SourceExpired
+from shared.core.exceptions import MeetingVaultError, NotMediaError, RealtimeKitNotFound, SourceExpired
 
 # Treat a URL that expires within this margin as expired: a large download outlives it otherwise.
 EXPIRY_MARGIN = timedelta(minutes=5)
@@ -96,13 +98,14 @@ class ArtifactFetcher:
 
     def _with_fresh_url(self, link: Link, refresh: Refresh, action: Callable[[str], T]) -> T:
         """Run ``action(url)`` with a URL that is there and unexpired; once more with a fresh one
-        when the source refuses it (401/403/404/410)."""
+        when the source refuses it (401/403/404/410) or serves something that is not the file (an
+        error page: an expired link can look like that). A second failure is raised as it is."""
         if not link.usable(self._clock()):
             link = self._refreshed(refresh)
         assert link.url is not None
         try:
             return action(link.url)
-        except SourceExpired:
+        except (SourceExpired, NotMediaError):
             fresh = self._refreshed(refresh)
             assert fresh.url is not None
             return action(fresh.url)

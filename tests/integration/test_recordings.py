@@ -108,6 +108,15 @@ def test_url_answering_404_is_refreshed(moto_stack: MotoStack, standin: Any) -> 
     assert moto_stack.objects(FOLDER)[FOLDER + "weekly-sync.mp4"] == FILES["recording.mp4"][0]
 
 
+def test_url_answering_an_error_page_with_200_is_refreshed(moto_stack: MotoStack, standin: Any) -> None:
+    running, _ = standin
+    page = running.host_file("link-expired.mp4", b"<!DOCTYPE html><html>Link expired</html>", "text/html")
+    assert consume(uploaded(running, downloadUrl=page)) == {"batchItemFailures": []}
+    assert ("GET", "/files/link-expired.mp4") in running.log.requests
+    assert rest_calls(running) == 1
+    assert moto_stack.objects(FOLDER)[FOLDER + "weekly-sync.mp4"] == FILES["recording.mp4"][0]
+
+
 def test_webhook_without_urls_is_completed_from_the_rest_api(moto_stack: MotoStack, standin: Any) -> None:
     running, _ = standin
     assert consume(uploaded(running, downloadUrl=None, audioDownloadUrl=None, downloadUrlExpiry=None)) == {

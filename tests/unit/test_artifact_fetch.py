@@ -9,26 +9,29 @@ from shared.archive import fetch as artifact_fetch
 from shared.archive.fetch import ArtifactFetcher, ArtifactGone, Link, NoDownloadUrl
 from shared.archive.transfer import TransferRequest
 from shared.archive.url_policy import UrlPolicy
-from shared.core.exceptions import RealtimeKitNotFound, SourceExpired
+from shared.core.exceptions import NotMediaError, RealtimeKitNotFound, SourceExpired
 
 NOW = datetime(2026, 6, 5, 12, tzinfo=UTC)
 
 
 class FakeTransfer:
-    def __init__(self, refuse: set[str]) -> None:
+    def __init__(self, refuse: set[str], error_pages: set[str] | None = None) -> None:
         self.refuse = refuse
+        self.error_pages = error_pages or set()  # answer 200 with an HTML page
         self.calls: list[tuple[str, Any]] = []
 
     def __call__(self, request: TransferRequest, **kwargs: Any) -> str:
         self.calls.append((request.url, kwargs["config"]))
         if request.url in self.refuse:
             raise SourceExpired("expired", 403)
+        if request.url in self.error_pages:
+            raise NotMediaError("source sent an HTML/XML page, not a file: b'<html>Link expired'")
         return f"copied {request.url}"
 
 
 @pytest.fixture
 def transfer(monkeypatch: pytest.MonkeyPatch) -> FakeTransfer:
-    fake = FakeTransfer(refuse={"https://old"})
+    fake = FakeTransfer(refuse={"https://old"}, error_pages={"https://page"})
     monkeypatch.setattr(artifact_fetch, "transfer_to_s3", fake)
     return fake
 
@@ -76,6 +79,21 @@ def test_second_refusal_is_not_retried_again(transfer: FakeTransfer) -> None:
     with pytest.raises(SourceExpired):
         fetcher().copy(Link("https://old"), lambda: Link("https://old"), request_for)
     assert len(transfer.calls) == 2
+
+
+def test_error_page_instead_of_the_file_is_refreshed_once(transfer: FakeTransfer) -> None:
+    f = fetcher()
+    assert f.copy(Link("https://page"), lambda: Link("https://new"), request_for) == "copied https://new"
+    assert [url for url, _ in transfer.calls] == ["https://page", "https://new"]
+    assert f.refreshes == 1
+
+
+def test_error_page_again_after_the_refresh_fails(transfer: FakeTransfer) -> None:
+    f = fetcher()
+    with pytest.raises(NotMediaError):
+        f.copy(Link("https://page"), lambda: Link("https://page"), request_for)
+    assert len(transfer.calls) == 2
+    assert f.refreshes == 1
 
 
 def test_file_realtimekit_no_longer_has_is_gone(transfer: FakeTransfer) -> None:
