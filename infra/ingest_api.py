@@ -2,7 +2,11 @@
 
 API Gateway passes every body as binary (``binaryMediaTypes: */*``), so the function gets the exact
 bytes base64-encoded: the RSA signature is over the raw bytes, and a text round-trip could change
-them (charset, line endings)."""
+them (charset, line endings).
+
+RealtimeKit never retries a 4xx. API Gateway's own answer to a request over the stage throttle is
+``THROTTLED`` with 429: a burst of genuine webhooks would be lost. It answers 503 with
+``Retry-After`` instead, which RealtimeKit retries."""
 
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ from shared.fanout.routing import INGEST_HANDLER, INGEST_MEMORY_MB, INGEST_TIMEO
 
 WEBHOOK_PATH = ("webhooks", "realtimekit")
 STAGE_NAME = "v1"
+# Seconds a throttled sender is asked to wait: the stage's token bucket refills every second, a few
+# seconds spread a burst's retries instead of replaying it at once.
+THROTTLED_RETRY_AFTER_SECONDS = 5
 
 
 class IngestApi(Construct):
@@ -88,6 +95,19 @@ class IngestApi(Construct):
                 access_log_destination=apigateway.LogGroupLogDestination(self.access_logs),
                 access_log_format=access_log_format(),
             ),
+        )
+        # Of the gateway responses that mean "try again", THROTTLED is the only 4xx this API can
+        # give: QUOTA_EXCEEDED needs a usage plan with API keys, which RealtimeKit cannot send, and
+        # the integration failures (DEFAULT_5XX, INTEGRATION_FAILURE/TIMEOUT) are 5xx already.
+        self.throttled_response = self.api.add_gateway_response(
+            "ThrottledResponse",
+            type=apigateway.ResponseType.THROTTLED,
+            status_code="503",
+            response_headers={"Retry-After": f"'{THROTTLED_RETRY_AFTER_SECONDS}'"},
+            templates={
+                "application/json": '{"accepted":false,"error":"throttled",'
+                '"message":$context.error.messageString}'
+            },
         )
         resource = self.api.root
         for part in WEBHOOK_PATH:

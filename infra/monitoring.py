@@ -102,7 +102,8 @@ class Monitoring(Construct):
             api.metric_server_error(period=ALARM_PERIOD, statistic="Sum").create_alarm(
                 self,
                 "Api5xx",
-                alarm_description="webhook endpoint answered 5xx (signing key or PutEvents failing)",
+                alarm_description="webhook endpoint answered 5xx (signing key or PutEvents failing, or over the "
+                "stage throttle)",
                 threshold=0,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,

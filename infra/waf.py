@@ -4,13 +4,22 @@ Only rules that cannot drop a genuine webhook: Amazon's IP reputation list and a
 limit (RealtimeKit sends from few addresses, so the limit is generous; it caps a flood from one
 source before it costs Lambda invocations). Managed rule sets that inspect bodies (XSS, SQLi, size)
 are left out on purpose: a participant named ``<script>`` must not turn a signed webhook into a
-403, which RealtimeKit would never retry."""
+403, which RealtimeKit would never retry.
+
+The rate rule's block is an overload answer, not a verdict on the request: it answers 503 with
+``Retry-After`` (a custom response; WAF's default block is a 403, final for RealtimeKit), so a
+genuine sender caught by it retries once its rate falls. A request from an address on the IP
+reputation list keeps WAF's 403: that one is meant to be final."""
 
 from __future__ import annotations
 
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
+
+# WAF counts a rate-based rule's requests over a 5-minute window and lifts the block once the rate
+# falls below the limit: a sender that waits a minute is checked against a window that has moved.
+RATE_LIMITED_RETRY_AFTER_SECONDS = 60
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -45,7 +54,18 @@ class WebhookFirewall(Construct):
                 wafv2.CfnWebACL.RuleProperty(
                     name="RatePerIp",
                     priority=1,
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    action=wafv2.CfnWebACL.RuleActionProperty(
+                        block=wafv2.CfnWebACL.BlockActionProperty(
+                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                                response_code=503,
+                                response_headers=[
+                                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                                        name="Retry-After", value=str(RATE_LIMITED_RETRY_AFTER_SECONDS)
+                                    )
+                                ],
+                            )
+                        )
+                    ),
                     statement=wafv2.CfnWebACL.StatementProperty(
                         rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
                             limit=rate_limit_per_5_minutes, aggregate_key_type="IP"

@@ -268,6 +268,17 @@ def test_waf_option_attaches_a_rate_limited_web_acl_to_the_stage(synthesized_har
             ),
         },
     )
+    rules = {
+        rule["Name"]: rule
+        for rule in template.find_resources("AWS::WAFv2::WebACL").popitem()[1]["Properties"]["Rules"]
+    }
+    # Over the rate: 503 with Retry-After (RealtimeKit retries it); WAF's default block is a final 403.
+    rate_response = rules["RatePerIp"]["Action"]["Block"]["CustomResponse"]
+    assert rate_response["ResponseCode"] == 503
+    assert [h["Name"] for h in rate_response["ResponseHeaders"]] == ["Retry-After"]
+    assert int(rate_response["ResponseHeaders"][0]["Value"]) > 0
+    # The IP reputation list keeps the managed rules' own (final) block.
+    assert rules["IpReputation"]["OverrideAction"] == {"None": {}}
     (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
     assert "/stages/" in json.dumps(association["Properties"]["ResourceArn"])
     assert _findings(synthesized_hardened.stack) == []

@@ -113,6 +113,22 @@ def test_stage_throttling_comes_from_context(synthesized_with_options: Synthesiz
     )
 
 
+def test_a_throttled_request_is_answered_503_with_retry_after(synthesized: Synthesized) -> None:
+    # API Gateway's default THROTTLED answer is a 429, which RealtimeKit never retries.
+    api_id = synthesized.logical_id(synthesized.stack.ingest.api)
+    synthesized.template.has_resource_properties(
+        "AWS::ApiGateway::GatewayResponse",
+        {
+            "RestApiId": {"Ref": api_id},
+            "ResponseType": "THROTTLED",
+            "StatusCode": "503",
+            "ResponseParameters": {
+                "gatewayresponse.header.Retry-After": Match.string_like_regexp(r"^'\d+'$")
+            },
+        },
+    )
+
+
 def test_ingest_function_gets_bus_key_url_body_cap_and_app_binding(synthesized: Synthesized) -> None:
     bus_id = synthesized.logical_id(synthesized.stack.events.bus)
     bucket_id = synthesized.logical_id(synthesized.stack.storage.archive_bucket)
