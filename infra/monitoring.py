@@ -38,6 +38,7 @@ REJECTION_REASONS = (
     "body_too_large",
     "not_json",
     "key_unavailable",
+    "key_refresh_pending",
     "publish_failed",
     "not_found",
     "bad_encoding",

@@ -13,6 +13,8 @@ class IngestRejected(MeetingVaultError):
 
     status_code: int = 400
     reason: str = "rejected"
+    # Seconds the sender is asked to wait (a ``Retry-After`` header), for answers it should retry.
+    retry_after_seconds: int | None = None
 
 
 class PayloadTooLargeError(IngestRejected):
@@ -37,6 +39,19 @@ class KeyUnavailableError(IngestRejected):
 
     status_code = 503
     reason = "key_unavailable"
+
+
+class KeyRefreshPendingError(IngestRejected):
+    """A signature failed against a key that may be out of date (RealtimeKit may have rotated it),
+    and no fresh key can be had now (the re-fetch is rate limited, or the key URL failed): the
+    sender should retry after ``retry_after_seconds``, when a re-fetch may be tried."""
+
+    status_code = 503
+    reason = "key_refresh_pending"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class PublishError(IngestRejected):

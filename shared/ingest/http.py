@@ -45,10 +45,12 @@ def request_from_proxy_event(event: dict[str, Any], *, path: str = WEBHOOK_PATH)
     return WebhookRequest(body=raw, headers=headers, received_at=datetime.now(UTC))
 
 
-def proxy_response(status: int, document: dict[str, Any]) -> dict[str, Any]:
+def proxy_response(
+    status: int, document: dict[str, Any], *, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": "application/json", **(headers or {})},
         "body": json.dumps(document, separators=(",", ":")),
         "isBase64Encoded": False,
     }
@@ -59,6 +61,9 @@ def accepted_response(detail: PublishedDetail) -> dict[str, Any]:
 
 
 def rejected_response(error: IngestRejected) -> dict[str, Any]:
+    retry_after = error.retry_after_seconds
     return proxy_response(
-        error.status_code, {"accepted": False, "error": error.reason, "message": str(error)}
+        error.status_code,
+        {"accepted": False, "error": error.reason, "message": str(error)},
+        headers={"retry-after": str(retry_after)} if retry_after is not None else None,
     )

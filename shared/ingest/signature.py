@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -16,7 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from shared.core.exceptions import KeyUnavailableError, SignatureError
+from shared.core.exceptions import KeyRefreshPendingError, KeyUnavailableError, SignatureError
 
 SIGNATURE_HEADERS = ("rtk-signature", "dyte-signature")
 DEFAULT_PUBLIC_KEY_URL = "https://api.realtime.cloudflare.com/.well-known/webhooks.json"
@@ -59,7 +60,16 @@ def is_valid_signature(key: rsa.RSAPublicKey, body: bytes, signature: bytes) -> 
 
 
 class PublicKeySource(Protocol):
-    def get(self, *, refresh: bool = False) -> rsa.RSAPublicKey: ...
+    def get(self) -> rsa.RSAPublicKey:
+        """The key to check a signature with."""
+        ...
+
+    def after_failed_check(self, failed: rsa.RSAPublicKey) -> rsa.RSAPublicKey | None:
+        """A signature did not verify against ``failed`` (what ``get`` gave): a newer key to try,
+        or None when ``failed`` is current (the failure is final, 401). Raises
+        ``KeyRefreshPendingError`` (503) when ``failed`` may be out of date and no fresh key can be
+        had now."""
+        ...
 
 
 class StaticPublicKey:
@@ -68,8 +78,11 @@ class StaticPublicKey:
     def __init__(self, pem: str) -> None:
         self._key = load_public_key(pem)
 
-    def get(self, *, refresh: bool = False) -> rsa.RSAPublicKey:
+    def get(self) -> rsa.RSAPublicKey:
         return self._key
+
+    def after_failed_check(self, failed: rsa.RSAPublicKey) -> rsa.RSAPublicKey | None:
+        return None  # a configured key does not rotate behind our back
 
 
 def _http_get(url: str, timeout: float) -> bytes:
@@ -90,11 +103,16 @@ class KeyNotes(Protocol):
 class WellKnownPublicKey:
     """Fetches ``{"data": {"publicKey": PEM}}`` from the well-known URL and caches it.
 
-    - ``refresh=True`` re-fetches (a failed check may mean the key rotated), but at most once per
-      ``min_refresh_seconds``, so a flood of forged requests cannot become a flood of fetches.
+    - After a failed check (the key may have rotated), the key is fetched again, but at most once
+      per ``min_refresh_seconds``, so a flood of forged requests cannot become a flood of fetches.
+      Only a failure against a key fetched for that very check is final (401). When no fresh key
+      can be had (the re-fetch is rate limited, or the key URL fails), the answer is a 503 with
+      ``Retry-After`` (``KeyRefreshPendingError``): a genuine webhook signed with a key rotated
+      since the last fetch is retried, not lost.
     - After a failed fetch, no fetch is tried again for ``backoff_seconds``, doubling with each
       failure in a row up to ``max_backoff_seconds``. Meanwhile the key already held keeps
-      verifying: a forged request gets its 401 at once instead of waiting on the key URL.
+      verifying, and a check that fails against it gets its 503 at once instead of waiting on the
+      key URL.
     - Stale-while-error: past the TTL, while the key URL fails, the last good key is still used
       (logged and counted as ``WebhookKeyStale``). Only when no key was ever fetched is the key
       unavailable (503, the sender retries).
@@ -124,6 +142,8 @@ class WellKnownPublicKey:
         self._notes = notes
         self._key: rsa.RSAPublicKey | None = None
         self._fetched_at = float("-inf")
+        # The last ``get`` fetched the key it gave: a check that fails against it has the current key.
+        self._fetched_for_check = False
         self._failures = 0
         self._retry_at = float("-inf")
         self._last_error: str | None = None
@@ -134,26 +154,19 @@ class WellKnownPublicKey:
         """Failed fetches in a row (0 after a good one)."""
         return self._failures
 
-    def get(self, *, refresh: bool = False) -> rsa.RSAPublicKey:
+    def get(self) -> rsa.RSAPublicKey:
         with self._lock:
             now = self._clock()
             age = now - self._fetched_at
             expired = self._key is None or age >= self._ttl
+            self._fetched_for_check = False
             just_failed = False
-            if (expired or (refresh and age >= self._min_refresh)) and now >= self._retry_at:
-                try:
-                    key = self._download()
-                except KeyUnavailableError as exc:
-                    self._failures += 1
-                    just_failed = True
-                    self._last_error = str(exc)
-                    self._retry_at = now + min(self._max_backoff, self._backoff * 2 ** (self._failures - 1))
-                    if self._key is None:
-                        raise
-                else:
-                    self._key, self._fetched_at = key, now
-                    self._failures, self._retry_at, self._last_error = 0, float("-inf"), None
+            if expired and now >= self._retry_at:
+                key = self._try_fetch(now)
+                if key is not None:
+                    self._fetched_for_check = True
                     return key
+                just_failed = True
             if self._key is None:
                 raise KeyUnavailableError(
                     f"no webhook public key yet; the last fetch from {self._url} failed "
@@ -170,6 +183,46 @@ class WellKnownPublicKey:
                     error=self._last_error,
                 )
             return self._key
+
+    def after_failed_check(self, failed: rsa.RSAPublicKey) -> rsa.RSAPublicKey | None:
+        with self._lock:
+            if self._key is not failed:  # another check fetched a newer key meanwhile
+                return self._key
+            if self._fetched_for_check:  # fetched for the check that failed: it decides
+                return None
+            now = self._clock()
+            if now - self._fetched_at >= self._min_refresh and now >= self._retry_at:
+                key = self._try_fetch(now)
+                if key is not None:
+                    return key
+            next_try = max(self._fetched_at + self._min_refresh, self._retry_at)
+            wait = max(1, math.ceil(next_try - now))
+            why = (
+                f"the key URL is failing ({self._last_error})"
+                if self._failures
+                else f"the key was fetched {now - self._fetched_at:.0f} s ago"
+            )
+            raise KeyRefreshPendingError(
+                f"the signature does not verify against the key held, which may have been rotated; {why}, "
+                f"and it may be fetched again in {wait} s",
+                retry_after_seconds=wait,
+            )
+
+    def _try_fetch(self, now: float) -> rsa.RSAPublicKey | None:
+        """Fetch and keep the key; None (and the back-off moved on) when the fetch fails.
+        Raises ``KeyUnavailableError`` only when no key was ever fetched."""
+        try:
+            key = self._download()
+        except KeyUnavailableError as exc:
+            self._failures += 1
+            self._last_error = str(exc)
+            self._retry_at = now + min(self._max_backoff, self._backoff * 2 ** (self._failures - 1))
+            if self._key is None:
+                raise
+            return None
+        self._key, self._fetched_at = key, now
+        self._failures, self._retry_at, self._last_error = 0, float("-inf"), None
+        return key
 
     def _download(self) -> rsa.RSAPublicKey:
         try:
@@ -188,17 +241,21 @@ class WellKnownPublicKey:
 
 
 class SignatureVerifier:
-    """Verifies a body against the current key; on failure re-fetches the key once and retries."""
+    """Verifies a body against the current key; on failure asks the key source for a newer key
+    (it may have rotated) and checks once more."""
 
     def __init__(self, keys: PublicKeySource) -> None:
         self._keys = keys
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> str:
-        """Return the header name that carried a valid signature, else raise ``SignatureError``.
-        Raises ``KeyUnavailableError`` when no key can be had (the sender should retry)."""
+        """Return the header name that carried a valid signature, else raise ``SignatureError``
+        (401). Raises ``KeyUnavailableError`` when no key can be had and ``KeyRefreshPendingError``
+        when the key held may be out of date (both 503: the sender should retry)."""
         header, signature = signature_from_headers(headers)
-        if is_valid_signature(self._keys.get(), body, signature):
+        key = self._keys.get()
+        if is_valid_signature(key, body, signature):
             return header
-        if is_valid_signature(self._keys.get(refresh=True), body, signature):
+        newer = self._keys.after_failed_check(key)
+        if newer is not None and is_valid_signature(newer, body, signature):
             return header
         raise SignatureError(f"{header} does not verify against the webhook public key")

@@ -1,6 +1,7 @@
 """Signing-key outages, against a key server on 127.0.0.1 that fails on command: back off after a
-failed fetch, answer forgeries 401 with the key already held, keep verifying with the last good key
-past its TTL (stale-while-error), and 503 only while no key was ever fetched. The clock is a test
+failed fetch, answer a check that fails against the key held 503 with ``Retry-After`` (the key may have
+rotated and cannot be re-fetched now), keep verifying with the last good key past its TTL
+(stale-while-error), and ``key_unavailable`` only while no key was ever fetched. The clock is a test
 clock, so TTL and back-off are exercised without waiting."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from local.lambda_runtime import invoke, load_handler
 from local.signing import WebhookSigner
 from shared import wiring
-from shared.core.exceptions import KeyUnavailableError, SignatureError
+from shared.core.exceptions import KeyRefreshPendingError, KeyUnavailableError
 from shared.ingest.signature import SignatureVerifier, WellKnownPublicKey
 from tests.conftest import event_body
 from tests.integration.conftest import MotoStack
@@ -98,7 +99,7 @@ def keys_for(server: KeyServer, clock: Clock, notes: Notes) -> WellKnownPublicKe
     return WellKnownPublicKey(server.url, ttl_seconds=3600, min_refresh_seconds=60, clock=clock, notes=notes)
 
 
-def test_a_forgery_during_an_outage_is_401_with_the_key_held_and_backs_off(
+def test_a_failed_check_during_an_outage_is_503_at_once_and_backs_off(
     key_server: KeyServer, signer: WebhookSigner, other_signer: WebhookSigner
 ) -> None:
     clock, notes = Clock(), Notes()
@@ -107,15 +108,18 @@ def test_a_forgery_during_an_outage_is_401_with_the_key_held_and_backs_off(
     assert verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)}) == "rtk-signature"
     assert key_server.hits == 1
     key_server.failing = True
-    forged = {"rtk-signature": other_signer.sign(BODY)}
+    # A signature from another key: a forgery, or a webhook signed with a key rotated during the
+    # outage. The key cannot be re-fetched, so the answer is one RealtimeKit retries.
+    other = {"rtk-signature": other_signer.sign(BODY)}
     clock.now += 61  # past the refresh limit: the failed check may re-fetch once
-    with pytest.raises(SignatureError):  # 401, not 503: the key held still decides
-        verifier.verify(BODY, forged)
+    with pytest.raises(KeyRefreshPendingError) as pending:
+        verifier.verify(BODY, other)
+    assert pending.value.retry_after_seconds == 30
     assert key_server.hits == 2
-    for _ in range(50):  # a flood of forgeries inside the back-off: no fetch, all 401
+    for _ in range(50):  # a flood inside the back-off: no fetch, all 503 at once
         clock.now += 0.5
-        with pytest.raises(SignatureError):
-            verifier.verify(BODY, forged)
+        with pytest.raises(KeyRefreshPendingError):
+            verifier.verify(BODY, other)
     assert key_server.hits == 2
     assert verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)}) == "rtk-signature"
 
@@ -195,7 +199,8 @@ def test_through_the_ingest_function(
     hits = key_server.hits
     forged = signed_headers(other_signer, body)
     answers = [post(forged) for _ in range(20)]
-    assert {a["statusCode"] for a in answers} == {401}
-    assert {response_json(a)["error"] for a in answers} == {"bad_signature"}
+    assert {a["statusCode"] for a in answers} == {503}
+    assert {response_json(a)["error"] for a in answers} == {"key_refresh_pending"}
+    assert answers[0]["headers"]["retry-after"] == "30"  # the back-off after the failed fetch
     assert key_server.hits == hits + 1  # one failed re-fetch, then the back-off
     assert post(signed_headers(signer, body))["statusCode"] == 202

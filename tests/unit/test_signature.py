@@ -6,7 +6,7 @@ import json
 import pytest
 
 from local.signing import WebhookSigner
-from shared.core.exceptions import KeyUnavailableError, SignatureError
+from shared.core.exceptions import KeyRefreshPendingError, KeyUnavailableError, SignatureError
 from shared.ingest.signature import SignatureVerifier, StaticPublicKey, WellKnownPublicKey
 
 BODY = b'{"event":"meeting.started","meeting":{"id":"m-1","sessionId":"s-1"}}'
@@ -106,6 +106,45 @@ def test_rotated_key_is_refetched_once_on_failed_check(
     assert fetch.calls == 2
 
 
+def test_a_key_rotated_since_the_last_fetch_gets_a_retryable_503_not_a_final_401(
+    signer: WebhookSigner, other_signer: WebhookSigner
+) -> None:
+    # GIVEN an instance that fetched the key at t=0, and RealtimeKit rotating it at t=30
+    fetch, clock = FakeWellKnown(signer), Clock()
+    verifier = SignatureVerifier(
+        WellKnownPublicKey("https://keys.test/wk", fetch=fetch, clock=clock, min_refresh_seconds=60)
+    )
+    verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)})
+    fetch.pem = other_signer.public_pem()
+    clock.now += 30
+    new_key = {"rtk-signature": other_signer.sign(BODY)}
+    # WHEN a webhook signed with the new key arrives inside the refresh limit
+    with pytest.raises(KeyRefreshPendingError) as pending:
+        verifier.verify(BODY, new_key)
+    # THEN it is a 503 asking to come back when a re-fetch is allowed, and nothing was fetched
+    assert pending.value.status_code == 503
+    assert pending.value.retry_after_seconds == 30
+    assert fetch.calls == 1
+    clock.now += 20
+    with pytest.raises(KeyRefreshPendingError) as pending:
+        verifier.verify(BODY, new_key)
+    assert pending.value.retry_after_seconds == 10
+    # and the retry after the limit fetches the new key and verifies
+    clock.now += 15
+    assert verifier.verify(BODY, new_key) == "rtk-signature"
+    assert fetch.calls == 2
+
+
+def test_a_failure_against_the_key_fetched_for_the_check_is_final(
+    signer: WebhookSigner, other_signer: WebhookSigner
+) -> None:
+    fetch = FakeWellKnown(signer)
+    verifier = SignatureVerifier(WellKnownPublicKey("https://keys.test/wk", fetch=fetch))
+    with pytest.raises(SignatureError):  # the first check fetched the key: it is current
+        verifier.verify(BODY, {"rtk-signature": other_signer.sign(BODY)})
+    assert fetch.calls == 1
+
+
 def test_forged_signatures_cannot_force_a_fetch_each(
     signer: WebhookSigner, other_signer: WebhookSigner
 ) -> None:
@@ -115,10 +154,27 @@ def test_forged_signatures_cannot_force_a_fetch_each(
     )
     verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)})
     clock.now += 61
-    for _ in range(20):
-        with pytest.raises(SignatureError):
-            verifier.verify(BODY, {"rtk-signature": other_signer.sign(BODY)})
+    forged = {"rtk-signature": other_signer.sign(BODY)}
+    with pytest.raises(SignatureError):  # checked against a key fetched for it: 401
+        verifier.verify(BODY, forged)
+    for _ in range(20):  # inside the limit the key cannot be re-fetched: 503, and no fetch
+        with pytest.raises(KeyRefreshPendingError):
+            verifier.verify(BODY, forged)
     assert fetch.calls == 2  # the first fetch plus one refresh in the window
+
+
+def test_a_failure_while_the_key_url_fails_is_retryable(
+    signer: WebhookSigner, other_signer: WebhookSigner
+) -> None:
+    fetch, clock = FakeWellKnown(signer), Clock()
+    verifier = SignatureVerifier(WellKnownPublicKey("https://keys.test/wk", fetch=fetch, clock=clock))
+    verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)})
+    fetch.fail = True
+    clock.now += 61
+    with pytest.raises(KeyRefreshPendingError, match="key URL is failing") as pending:
+        verifier.verify(BODY, {"rtk-signature": other_signer.sign(BODY)})
+    assert pending.value.retry_after_seconds == 30  # the back-off after a failed fetch
+    assert verifier.verify(BODY, {"rtk-signature": signer.sign(BODY)}) == "rtk-signature"
 
 
 def test_unreachable_key_url_is_key_unavailable(signer: WebhookSigner) -> None:
