@@ -16,7 +16,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.ingest.events import parse_event
-from shared.ingest.fields import ESCAPED_SURROGATE, MAX_JSON_DEPTH, UNPARSED_DETAIL_TYPE, nested_deeper_than
+from shared.ingest.fields import (
+    ESCAPED_SURROGATE,
+    MAX_JSON_DEPTH,
+    UNPARSED_DETAIL_TYPE,
+    ids_of_refused_body,
+    nested_deeper_than,
+)
 from shared.ingest.fields import EVENT_SOURCE as EVENT_SOURCE
 
 _DETAIL_TYPE_OK = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -151,6 +157,9 @@ def build_detail(
             event = parse_event(payload)
         except ValueError as exc:
             parse_error = _first_line(exc) if not hasattr(exc, "errors") else _summarize(exc)
+            # Still filed under its session when the body names one plainly (the flag keeps it
+            # out of every session record and every worker).
+            meeting_id, session_id = ids_of_refused_body(payload)
         else:
             meeting_id, session_id, event_time = event.meeting_id, event.session_id, event.event_time
     return WebhookDetail(

@@ -295,6 +295,37 @@ def read_fields(payload: Any) -> Fields | None:
     )
 
 
+def ids_of_refused_body(payload: Any) -> tuple[str | None, str | None]:
+    """(meeting id, session id) of a body the models refused (``valid: false``, e.g. for one odd
+    field that is no id), read from the places the models read them. They file the raw body under
+    its session, where ``meeting-vault forget`` finds it, and name the meeting whose app is checked;
+    a refused body never reaches a session record. An id that is not a safe string, in any of those
+    places, gives (None, None): such a body stays under ``unattributed/``."""
+    if not isinstance(payload, dict):
+        return None, None
+    name = payload.get("event")
+    table = _EVENTS.get(name, _UNKNOWN)[0] if isinstance(name, str) else _UNKNOWN[0]
+    flat = "meetingId" in table
+    meeting = payload.get("meeting")
+    meeting = meeting if isinstance(meeting, dict) else {}
+    recording = payload.get("recording") if name == "recording.statusUpdate" else None
+    recording = recording if isinstance(recording, dict) else {}
+    meeting_ids = [meeting.get("id"), payload.get("meetingId") if flat else None, recording.get("meetingId")]
+    session_ids = [
+        meeting.get("sessionId"),
+        payload.get("sessionId") if flat else None,
+        recording.get("roomUUID"),
+    ]
+    present = [
+        value
+        for value in (*meeting_ids, *session_ids, recording.get("id"), recording.get("recordingId"))
+        if value not in (None, "")
+    ]
+    if not all(is_safe_id(value) for value in present):
+        return None, None
+    return _first(*meeting_ids), _first(*session_ids)
+
+
 def app_ids_in(payload: Any) -> tuple[str, ...]:
     """Every RealtimeKit app id the body names: ``meeting.organizedBy.id``, ``organizedBy.id``,
     ``organizationId`` (top level or in ``recording``). Empty when it names none."""

@@ -115,6 +115,22 @@ def test_forget_a_session_erases_everything_and_it_stays_erased(env: Env) -> Non
     assert published.details == []
 
 
+def test_forget_a_session_erases_a_body_flagged_invalid(env: Env) -> None:
+    # GIVEN a signed body of the session that the models refused for one odd field (not an id)
+    urls = {name: f"{env.standin.base_url}/files/{name}" for name in MEETING.files()}
+    (transcript,) = [w for w in MEETING.webhooks(urls) if w["event"] == "meeting.transcript"]
+    transcript["transcriptDownloadUrlExpiry"] = "in 7 days"
+    publish_webhooks(env.stack, [transcript])
+    drain(env.stack)
+    (key,) = env.stack.objects("")
+    assert key.startswith(PREFIX + "events/")
+    # WHEN the session is forgotten THEN the body is gone with every version
+    result = env.run("forget", "--session", MEETING.session_id, "--yes")
+    assert result.exit_code == 0, result.output
+    assert versions(env, PREFIX) == (0, 0)
+    assert env.stack.objects("") == {}
+
+
 def test_forget_a_meeting_erases_each_of_its_sessions_and_prints_json(env: Env) -> None:
     meetings = [SampleMeeting(meeting_id="m-two", session_id=sid) for sid in ("s-a", "s-b")]
     other = SampleMeeting(meeting_id="m-keep", session_id="s-keep")

@@ -141,6 +141,28 @@ def test_signed_body_that_does_not_parse_is_kept_and_flagged(
     assert head["Metadata"]["parse-error"].startswith("body is not JSON")
 
 
+def test_signed_body_flagged_invalid_is_kept_under_its_session_but_makes_no_session_record(
+    moto_stack: MotoStack, signer: WebhookSigner
+) -> None:
+    """One odd field (not an id) makes the body ``valid: false``; its safe ids still name its session
+    folder, where ``meeting-vault forget --session`` erases it, and nothing but the raw body is made."""
+    payload = json.loads(event_body("meeting_transcript.json"))
+    payload["transcriptDownloadUrlExpiry"] = "in 7 days"
+    body = json.dumps(payload).encode()
+    response = post(body, signed_headers(signer, body))
+    assert response["statusCode"] == 202
+    assert response_json(response)["valid"] is False
+    assert {name for name in ROUTE_NAMES if moto_stack.depth(name)} == {"sessions"}  # no worker sees it
+    assert run_sessions_consumer(moto_stack) == {"batchItemFailures": []}
+    prefix = f"meetings/{payload['meeting']['id']}/sessions/{payload['meeting']['sessionId']}/"
+    key = f"{prefix}events/undated_meeting.transcript_{hashlib.sha256(body).hexdigest()[:16]}.json"
+    assert moto_stack.objects() == {key: body}  # no session.json, nothing under unattributed/
+    head = moto_stack.client("s3").head_object(Bucket=moto_stack.names.bucket, Key=key)
+    assert head["Metadata"]["valid"] == "false"
+    assert "transcriptDownloadUrlExpiry" in head["Metadata"]["parse-error"]
+    assert moto_stack.client("dynamodb").scan(TableName=moto_stack.names.sessions_table)["Items"] == []
+
+
 def test_same_webhook_delivered_twice_leaves_one_object(moto_stack: MotoStack, signer: WebhookSigner) -> None:
     body = event_body("meeting_ended.json")
     for delivery in ("first", "retry"):

@@ -63,6 +63,42 @@ def test_known_event_missing_ids_is_flagged_but_keeps_its_name() -> None:
     assert detail.meeting_id is None
 
 
+@pytest.mark.parametrize(
+    ("body", "ids"),
+    [
+        # one odd field that is no id: the ids still name the session
+        (
+            b'{"event":"meeting.transcript","meeting":{"id":"m-1","sessionId":"s-1"},'
+            b'"transcriptDownloadUrlExpiry":"in 7 days"}',
+            ("m-1", "s-1"),
+        ),
+        (
+            b'{"event":"meeting.started","meeting":{"id":"m-1","sessionId":"s-1","startedAt":"soon"}}',
+            ("m-1", "s-1"),
+        ),
+        (
+            b'{"event":"recording.statusUpdate","recording":{"id":"r-1","meetingId":"m-1",'
+            b'"roomUUID":"s-1","status":7}}',
+            ("m-1", "s-1"),
+        ),
+        # an unsafe id anywhere the models look: no folder at all
+        (b'{"event":"meeting.started","meeting":{"id":"m-1","sessionId":"../s"}}', (None, None)),
+        (
+            b'{"event":"recording.statusUpdate","recording":{"id":"../r","meetingId":"m-1","roomUUID":"s-1"}}',
+            (None, None),
+        ),
+        (b'{"event":"meeting.started","meeting":{"id":7,"sessionId":"s-1"}}', (None, None)),
+        # flat ids on an event whose model declares none are not read (as the models do not)
+        (b'{"event":"meeting.started","meetingId":"m-1","sessionId":"s-1"}', (None, None)),
+        (b"[1, 2]", (None, None)),
+    ],
+)
+def test_a_refused_body_keeps_the_safe_ids_it_names(body: bytes, ids: tuple[str | None, str | None]) -> None:
+    detail = detail_of(body)
+    assert not detail.valid
+    assert (detail.meeting_id, detail.session_id) == ids
+
+
 def test_strange_event_names_do_not_become_detail_types() -> None:
     detail = detail_of(json.dumps({"event": "x" * 300, "meetingId": "m", "sessionId": "s"}).encode())
     assert detail.detail_type == UNPARSED_DETAIL_TYPE
