@@ -7,9 +7,14 @@ this is the app id, marked [I]). The rule:
 
 - the id is one of ours -> ``configured``, accepted;
 - it differs -> ask RealtimeKit once per meeting (``GET .../{app_id}/meetings/{meeting_id}`` for each
-  configured app): not ours -> 403 (``ForeignAppError``, nothing published); ours -> ``confirmed``,
-  accepted, and a loud log line plus a metric, once per meeting (that would mean the inference is
-  wrong); RealtimeKit unreachable -> 503 (``AppCheckUnavailableError``: the sender retries);
+  configured app) or, for a legacy recording update that names no meeting, once per recording
+  (``GET .../{app_id}/recordings/{recording_id}``): not ours -> 403 (``ForeignAppError``, nothing
+  published); ours -> ``confirmed``, accepted, and a loud log line plus a metric, once per meeting
+  or recording (that would mean the inference is wrong); RealtimeKit unreachable -> 503
+  (``AppCheckUnavailableError``: the sender retries);
+- it differs and the body names nothing RealtimeKit could be asked about -> ``unverified``, as a
+  body without an id: accepted with a warning, and the consumers ask before they fetch anything.
+  Refusing it on the id alone would lose it for good if the inference were wrong;
 - no id in the body -> ``unverified``: accepted; the consumers ask RealtimeKit whether the session or
   recording is ours before they download or request anything.
 
@@ -17,7 +22,8 @@ With nobody to ask (local mode without ``--api-base-url``): a differing id is re
 body without an id is taken as the local app's (``local``), with one warning.
 
 The REST call is a plain ``urllib`` request, not the ``cloudflare`` SDK, whose import would double the
-endpoint's cold start; it happens only for a body whose app id differs, once per meeting."""
+endpoint's cold start; it happens only for a body whose app id differs, once per meeting (or
+recording)."""
 
 from __future__ import annotations
 
@@ -38,6 +44,7 @@ CONFIRMED = "confirmed"
 UNVERIFIED = "unverified"
 LOCAL = "local"
 CACHE_SIZE = 10_000
+RECORDING_EVENT = "recording.statusUpdate"
 
 
 class Notes(Protocol):
@@ -49,6 +56,10 @@ class Notes(Protocol):
 class MeetingLookup(Protocol):
     def owns(self, meeting_id: str) -> bool:
         """True when the meeting exists under one of our apps; raises ``AppCheckUnavailableError``."""
+        ...
+
+    def owns_recording(self, recording_id: str) -> bool:
+        """True when the recording exists under one of our apps; raises ``AppCheckUnavailableError``."""
         ...
 
 
@@ -101,7 +112,8 @@ class SecretToken:
 
 
 class RestMeetingLookup:
-    """``GET {base}/accounts/{account}/realtime/kit/{app}/meetings/{meeting}`` for each app id."""
+    """``GET {base}/accounts/{account}/realtime/kit/{app}/meetings/{meeting}`` (or
+    ``.../recordings/{recording}``) for each app id."""
 
     def __init__(
         self,
@@ -121,6 +133,13 @@ class RestMeetingLookup:
         self._get = get
 
     def owns(self, meeting_id: str) -> bool:
+        return self._exists("meetings", meeting_id)
+
+    def owns_recording(self, recording_id: str) -> bool:
+        return self._exists("recordings", recording_id)
+
+    def _exists(self, collection: str, item_id: str) -> bool:
+        what = collection.removesuffix("s")
         try:
             headers = {"authorization": f"Bearer {self._token()}", "accept": "application/json"}
         except Exception as exc:  # Secrets Manager down, no permission, empty secret
@@ -128,25 +147,25 @@ class RestMeetingLookup:
         for app_id in self._app_ids:
             url = (
                 f"{self._base}/accounts/{quote(self._account, safe='')}/realtime/kit/"
-                f"{quote(app_id, safe='')}/meetings/{quote(meeting_id, safe='')}"
+                f"{quote(app_id, safe='')}/{collection}/{quote(item_id, safe='')}"
             )
             try:
                 status, body = self._get(url, headers, self._timeout)
             except OSError as exc:
                 raise AppCheckUnavailableError(
-                    f"RealtimeKit did not answer the meeting lookup: {exc}"
+                    f"RealtimeKit did not answer the {what} lookup: {exc}"
                 ) from exc
             if status == 200:
                 try:
                     document = json.loads(body)
                 except ValueError as exc:
-                    raise AppCheckUnavailableError("RealtimeKit's meeting lookup answer is not JSON") from exc
+                    raise AppCheckUnavailableError(f"RealtimeKit's {what} lookup answer is not JSON") from exc
                 if isinstance(document, dict) and document.get("success") is not False:
                     return True
                 continue
-            if status in (400, 404, 422):  # not a meeting of this app
+            if status in (400, 404, 422):  # not one of this app's
                 continue
-            raise AppCheckUnavailableError(f"RealtimeKit answered the meeting lookup with HTTP {status}")
+            raise AppCheckUnavailableError(f"RealtimeKit answered the {what} lookup with HTTP {status}")
         return False
 
 
@@ -155,7 +174,7 @@ class AppBinding:
         self.app_ids = app_ids
         self._lookup = lookup
         self._notes = notes
-        self._answers: OrderedDict[str, bool] = OrderedDict()
+        self._answers: OrderedDict[tuple[str, str], bool] = OrderedDict()
         self._lock = threading.Lock()
         self._warned_local = False
 
@@ -179,28 +198,57 @@ class AppBinding:
         other = differing[0][:100]
         if self._lookup is None:
             raise ForeignAppError(f"the body names app {other!r}, not this stack's app")
-        meeting_id = detail.meeting_id
-        if not meeting_id or not is_safe_id(meeting_id):
-            raise ForeignAppError(f"the body names app {other!r} and no meeting to check it against")
+        subject = _checkable(detail)
+        if subject is None:
+            # Nothing to ask about: refusing on the id alone would lose the body for good if the
+            # inference were wrong. Taken as a body without an id: the consumers ask first.
+            self._notes.warning(
+                "webhook names another app id and no meeting or recording to check it against: "
+                "accepted unverified",
+                body_app_id=other,
+                event=detail.event,
+                configured_app_ids=list(self.app_ids),
+            )
+            self._notes.count("WebhookAppIdDiffersUnchecked")
+            return UNVERIFIED
+        kind, subject_id = subject
         with self._lock:
-            known = self._answers.get(meeting_id)
+            known = self._answers.get(subject)
         if known is None:
-            known = self._lookup.owns(meeting_id)
+            known = (
+                self._lookup.owns(subject_id)
+                if kind == "meeting"
+                else self._lookup.owns_recording(subject_id)
+            )
             with self._lock:
-                self._answers[meeting_id] = known
+                self._answers[subject] = known
                 while len(self._answers) > CACHE_SIZE:
                     self._answers.popitem(last=False)
             if known:
                 self._notes.warning(
-                    "APP ID MISMATCH: RealtimeKit confirms this meeting is ours, but the body names another "
+                    f"APP ID MISMATCH: RealtimeKit confirms this {kind} is ours, but the body names another "
                     "app id; the inference that organizedBy.id is the app id may be wrong",
-                    meeting_id=meeting_id,
+                    **{f"{kind}_id": subject_id},
                     body_app_id=other,
                     configured_app_ids=list(self.app_ids),
                 )
                 self._notes.count("WebhookAppIdDiffersConfirmed")
         if not known:
             raise ForeignAppError(
-                f"meeting {meeting_id!r} is not a meeting of this stack's app (the body names app {other!r})"
+                f"{kind} {subject_id!r} is not a {kind} of this stack's app (the body names app {other!r})"
             )
         return CONFIRMED
+
+
+def _checkable(detail: PublishedDetail) -> tuple[str, str] | None:
+    """What RealtimeKit can be asked about: the meeting, else (a legacy recording update naming no
+    meeting) the recording. Safe ids only: they go into a URL path."""
+    if is_safe_id(detail.meeting_id):
+        return "meeting", detail.meeting_id
+    payload = detail.document.get("payload")
+    recording = payload.get("recording") if isinstance(payload, dict) else None
+    if detail.event == RECORDING_EVENT and isinstance(recording, dict):
+        recording_id = recording.get("id") or recording.get("recordingId")
+        if is_safe_id(recording_id):
+            return "recording", recording_id
+    return None

@@ -150,6 +150,94 @@ def test_a_differing_id_whose_meeting_is_not_ours_is_403_and_asked_once(
     assert nothing_stored(moto_stack)
 
 
+def legacy_recording_update(recording_id: str, app_id: str) -> bytes:
+    """Dyte's UPLOADED shape: ``roomUUID``, ``organizationId`` and ``recordingId``, no meeting id."""
+    return json.dumps(
+        {
+            "event": "recording.statusUpdate",
+            "recording": {
+                "id": recording_id,
+                "recordingId": recording_id,
+                "organizationId": app_id,
+                "roomUUID": MEETING.session_id,
+                "status": "UPLOADED",
+                "startedTime": "2023-04-14 04:45:37.637221Z",
+                "stoppedTime": "2023-04-14 04:46:08.306221Z",
+                "fileSize": 216787,
+            },
+        }
+    ).encode()
+
+
+def recording_lookups(standin: RealtimeKitStandin) -> list[str]:
+    return [path for method, path in standin.log.requests if "/recordings/" in path]
+
+
+def test_a_legacy_recording_update_naming_another_app_is_checked_by_its_recording(
+    moto_stack: MotoStack, signer: WebhookSigner, rest: tuple[RealtimeKitStandin, StandinRestState]
+) -> None:
+    standin, state = rest
+    body = legacy_recording_update(MEETING.recording_id, SAMPLE_APP_ID)
+    for _ in range(2):
+        assert post(body, signer)["statusCode"] == 202
+    assert [d.tenancy for d in bus_details(moto_stack)] == ["confirmed"] * 2
+    assert recording_lookups(standin) == [
+        f"/client/v4/accounts/{state.account_id}/realtime/kit/{state.app_id}/recordings/{MEETING.recording_id}"
+    ]
+
+
+def test_a_legacy_recording_update_of_a_recording_not_ours_is_403(
+    moto_stack: MotoStack, signer: WebhookSigner, rest: tuple[RealtimeKitStandin, StandinRestState]
+) -> None:
+    standin, _ = rest
+    response = post(legacy_recording_update("someone-elses-recording", OTHER_APP), signer)
+    assert response["statusCode"] == 403
+    assert response_json(response)["error"] == "foreign_app"
+    assert len(recording_lookups(standin)) == 1
+    assert nothing_stored(moto_stack)
+
+
+@pytest.mark.parametrize(
+    ("meeting_id", "status"), [(MEETING.meeting_id, 202), ("someone-elses-meeting", 403)]
+)
+def test_a_body_flagged_invalid_naming_another_app_is_checked_by_its_meeting(
+    moto_stack: MotoStack,
+    signer: WebhookSigner,
+    rest: tuple[RealtimeKitStandin, StandinRestState],
+    meeting_id: str,
+    status: int,
+) -> None:
+    standin, _ = rest
+    payload = json.loads(started(meeting_id, OTHER_APP))
+    payload["meeting"]["startedAt"] = "soon"  # one odd field: valid: false
+    response = post(json.dumps(payload).encode(), signer)
+    assert response["statusCode"] == status
+    (asked,) = lookups(standin)
+    assert asked.endswith(f"/meetings/{meeting_id}")
+    if status == 202:
+        (detail,) = bus_details(moto_stack)
+        assert (detail.valid, detail.tenancy) == (False, "confirmed")
+    else:
+        assert nothing_stored(moto_stack)
+
+
+def test_another_app_with_nothing_to_check_is_accepted_unverified(
+    moto_stack: MotoStack,
+    signer: WebhookSigner,
+    rest: tuple[RealtimeKitStandin, StandinRestState],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    standin, _ = rest
+    body = json.dumps({"event": "meeting.somethingNew", "organizedBy": {"id": OTHER_APP}}).encode()
+    assert post(body, signer)["statusCode"] == 202
+    (detail,) = bus_details(moto_stack)
+    assert detail.tenancy == "unverified"
+    assert lookups(standin) == []
+    assert recording_lookups(standin) == []
+    lines = log_lines(capsys.readouterr().out)
+    assert any("no meeting or recording to check" in line.get("message", "") for line in lines)
+
+
 def test_realtimekit_unreachable_is_503_so_the_sender_retries(
     moto_stack: MotoStack, signer: WebhookSigner, rest: tuple[RealtimeKitStandin, StandinRestState]
 ) -> None:
