@@ -19,6 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.api_logging_role import PUSH_TO_CLOUDWATCH_REASON, ApiLoggingRole
 from infra.lambda_defaults import LOG_RETENTION, FunctionSpec, LambdaPackaging, python_function
 from infra.nag import acknowledge
 from shared.fanout.routing import INGEST_HANDLER, INGEST_MEMORY_MB, INGEST_TIMEOUT_SECONDS
@@ -80,8 +81,9 @@ class IngestApi(Construct):
             binary_media_types=["*/*"],
             # API Gateway writes logs with ONE role per account and region (AWS::ApiGateway::Account).
             # A stack that creates it and is deleted with it breaks logging of every REST API in
-            # the region, and a second stack overwrites it (aws-cdk issues 10878, 12769): off by
-            # default, created with RETAIN when asked (docs/deploy.md says how to check).
+            # the region, and a second stack overwrites it (aws-cdk issues 10878, 12769): by default
+            # ApiLoggingRole (below) sets it only where none is set; createApiGatewayAccountRole
+            # replaces it, with RETAIN (docs/deploy.md).
             cloud_watch_role=create_account_role,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if create_account_role else None,
             deploy_options=apigateway.StageOptions(
@@ -142,12 +144,16 @@ class IngestApi(Construct):
             "No WAF by default: the stage is throttled and only correctly signed bodies are "
             "accepted; attach a web ACL to the stage if your policy requires one.",
         )
+        self.account_logging: ApiLoggingRole | None = None
+        if not create_account_role:
+            # The stage enables logging, which API Gateway refuses while the account has no role.
+            self.account_logging = ApiLoggingRole(self, "AccountLogging")
+            self.api.deployment_stage.node.add_dependency(self.account_logging.setting)
         if create_account_role:
             acknowledge(
                 self.api,
                 "IAM4",
-                "AmazonAPIGatewayPushToCloudWatchLogs is the AWS policy for API Gateway's account-level "
-                "logging role; it only allows writing logs.",
+                PUSH_TO_CLOUDWATCH_REASON,
                 findings=[
                     "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"
                 ],

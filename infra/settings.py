@@ -176,8 +176,9 @@ class DeploySettings(BaseModel):
     ingest_reserved_concurrency: int = Field(
         default=INGEST_DEFAULT_RESERVED_CONCURRENCY, alias="ingestReservedConcurrency", ge=0, le=1000
     )
-    # API Gateway's account-wide CloudWatch role: off by default (it is one per account and region;
-    # see docs/deploy.md); when on, it is created with RETAIN.
+    # API Gateway's account-wide CloudWatch role (one per account and region; docs/deploy.md). Off:
+    # the stack's role is set only where none is set (infra.api_logging_role); on: it replaces the
+    # account's setting (AWS::ApiGateway::Account). The role is RETAINed either way.
     create_api_gateway_account_role: bool = Field(default=False, alias="createApiGatewayAccountRole")
     # artifact type -> {"expireDays": N, "transitionDays": M, "storageClass": "STANDARD_IA"|"GLACIER_IR"}
     artifact_retention: dict[str, ArtifactRetention] = Field(default_factory=dict, alias="artifactRetention")

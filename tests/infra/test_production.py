@@ -117,10 +117,10 @@ def test_the_reconcile_schedule_target_has_a_dead_letter_queue(synthesized: Synt
 
 
 # -- API Gateway logging -------------------------------------------------------------------------
-def test_no_account_wide_api_gateway_role_by_default(synthesized: Synthesized) -> None:
+def test_no_account_wide_api_gateway_setting_is_overwritten_by_default(synthesized: Synthesized) -> None:
+    """By default a custom resource sets the account's role only where none is set
+    (tests/infra/test_api_logging_role.py); nothing replaces it."""
     assert of_type(synthesized, "AWS::ApiGateway::Account") == {}
-    roles = of_type(synthesized, "AWS::IAM::Role").values()
-    assert not any("AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(role) for role in roles)
 
 
 def test_the_account_role_when_asked_for_is_retained(production: Synthesized) -> None:
@@ -128,6 +128,9 @@ def test_the_account_role_when_asked_for_is_retained(production: Synthesized) ->
     assert account["DeletionPolicy"] == account["UpdateReplacePolicy"] == "Retain"
     role_id = account["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
     assert production.resources[role_id]["DeletionPolicy"] == "Retain"
+    # forced: CDK's AWS::ApiGateway::Account replaces the setting, no set-if-empty custom resource
+    assert of_type(production, "Custom::ApiGatewayAccountLoggingRole") == {}
+    assert production.stack.ingest.account_logging is None
 
 
 def test_access_log_has_error_integration_latency_and_trace_id(synthesized: Synthesized) -> None:
