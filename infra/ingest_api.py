@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
@@ -76,6 +76,9 @@ class IngestApi(Construct):
         self.api = apigateway.RestApi(
             self,
             "Api",
+            # The alarms' ApiName dimension: unique per stack, so two stacks (or another API called
+            # "Api") in the account and region do not add up in one metric and fire each other's alarms.
+            rest_api_name=rest_api_name(Stack.of(self).stack_name),
             description="meeting-vault: RealtimeKit webhook receiver",
             endpoint_types=[apigateway.EndpointType.REGIONAL],
             binary_media_types=["*/*"],
@@ -183,6 +186,10 @@ ACCESS_LOG_FIELDS = {
     "integrationLatency": "$context.integration.latency",
     "xrayTraceId": "$context.xrayTraceId",
 }
+
+
+def rest_api_name(stack_name: str) -> str:
+    return f"{stack_name}-webhooks"
 
 
 def access_log_format() -> apigateway.AccessLogFormat:

@@ -20,10 +20,11 @@ ROUTE_IDS = [route.name for route in ALL_ROUTES]
 
 @pytest.fixture(scope="module")
 def synthesized_hardened(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """WAF on, a shorter reconcile delay, the schedule every 30 minutes."""
+    """WAF on, a shorter reconcile delay, the schedule every 30 minutes, a second stack's name."""
     return synthesize(
         tmp_path_factory.mktemp("hardened-assets"),
         {
+            "stackName": "MeetingVaultStaging",
             "enableWaf": "true",
             "wafRateLimitPer5Minutes": "500",
             "reconcileDelaySeconds": "300",
@@ -103,7 +104,33 @@ def test_ingest_errors_and_api_5xx_alarm(synthesized: Synthesized) -> None:
         "AWS/Lambda",
         {"Name": "FunctionName", "Value": {"Ref": synthesized.logical_id(ingest)}},
     )
-    alarm_on(synthesized, "5XXError", "AWS/ApiGateway", {"Name": "ApiName"})
+    alarm_on(synthesized, "5XXError", "AWS/ApiGateway", {"Name": "ApiName", "Value": "MeetingVault-webhooks"})
+
+
+def _api_names_in_alarms(synth: Synthesized) -> set[str]:
+    """Every ApiName dimension of the alarms, in plain metrics and in metric math."""
+    names: set[str] = set()
+    for alarm in synth.template.find_resources("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        metrics = [props] + [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+        for metric in metrics:
+            if metric.get("Namespace") == "AWS/ApiGateway":
+                names |= {d["Value"] for d in metric["Dimensions"] if d["Name"] == "ApiName"}
+    return names
+
+
+def test_api_alarms_watch_this_stacks_api_only(
+    synthesized: Synthesized, synthesized_hardened: Synthesized
+) -> None:
+    """Two stacks in one account and region (MeetingVault, MeetingVaultStaging) name their APIs
+    apart, so neither's 5xx or 4xx adds to the other's alarms."""
+    for synth, name in (
+        (synthesized, "MeetingVault-webhooks"),
+        (synthesized_hardened, "MeetingVaultStaging-webhooks"),
+    ):
+        (api,) = synth.template.find_resources("AWS::ApiGateway::RestApi").values()
+        assert api["Properties"]["Name"] == name
+        assert _api_names_in_alarms(synth) == {name}
 
 
 def test_api_4xx_rate_alarm_is_a_percentage_of_requests(synthesized: Synthesized) -> None:
