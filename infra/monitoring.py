@@ -204,12 +204,13 @@ class Monitoring(Construct):
                     "integrity); `meeting-vault status` lists it",
                     0,
                 )
-            self._alarm(
-                f"{label}RetriesExhausted",
-                business_metric("RecordRetriesExhausted", service),
-                f"{name}: a record failed its last attempt and goes to the DLQ (docs/retries.md)",
-                0,
-            )
+            if consumer.route.reports_retries_exhausted:  # an alarm on a metric never emitted never fires
+                self._alarm(
+                    f"{label}RetriesExhausted",
+                    business_metric("RecordRetriesExhausted", service),
+                    f"{name}: a record failed its last attempt and goes to the DLQ (docs/retries.md)",
+                    0,
+                )
         functions = [("Ingest", ingest_function, INGEST_TIMEOUT_SECONDS)] + [
             (c.route.name.capitalize(), c.function, c.route.timeout_seconds) for c in consumers
         ]

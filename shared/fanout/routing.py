@@ -46,8 +46,14 @@ class ConsumerRoute:
     # Delays (s) before each retry of a failed record; empty: the queue's visibility timeout.
     retry_delays_seconds: tuple[int, ...] = ()
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    # Its handler hands failed records to ``shared.fanout.retry`` (``wiring.retry_failed``), which
+    # counts ``RecordRetriesExhausted``: the monitoring alarms on that metric only where this holds
+    # (tests/infra/test_production.py checks it against the handlers).
+    reports_retries_exhausted: bool = True
 
     def __post_init__(self) -> None:
+        if self.reports_retries_exhausted and not self.retry_delays_seconds:
+            raise ValueError(f"{self.name}: a route without retry delays counts no exhausted retries")
         if self.retry_delays_seconds and len(self.retry_delays_seconds) != self.max_receive_count - 1:
             raise ValueError(f"{self.name}: max_receive_count must be one more than the retry delays")
         if not all(0 <= delay <= 12 * 3600 for delay in self.retry_delays_seconds):
@@ -219,6 +225,9 @@ REBUILDS = ConsumerRoute(
     # search rows included) at a 479 MiB peak: tests/unit/test_parse_limits.py keeps it under 3/4.
     memory_mb=1024,
     batch_size=10,
+    # Its failed records wait out the visibility timeout (no retry schedule, no metric of its own):
+    # its DLQ alarm is the one that fires.
+    reports_retries_exhausted=False,
 )
 REBUILD_WINDOW_DEFAULT_SECONDS = 30  # deployed: at most one rebuild per session per 30 s
 REBUILD_WINDOW_LOCAL_SECONDS = 1  # local mode: files show up a second after the webhook

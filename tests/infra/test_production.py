@@ -5,6 +5,7 @@ cfn-lint over the template."""
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
@@ -25,7 +26,7 @@ from shared.fanout.routing import (
     RECONCILE,
     ROUTES,
 )
-from tests.infra.conftest import Synthesized, synthesize
+from tests.infra.conftest import REPO_ROOT, Synthesized, synthesize
 
 DAY = 86400
 OPTIONS = {
@@ -170,7 +171,32 @@ def test_every_alarm_has_an_alarm_and_an_ok_action_on_the_topic(synthesized: Syn
         assert alarm["OKActions"] == [topic]
 
 
+def _routes_whose_handler_counts_exhausted_retries() -> set[str]:
+    """Route names passed to ``wiring.retry_failed`` (which counts RecordRetriesExhausted) by the
+    handlers of the routes, read from their source."""
+    names: set[str] = set()
+    for route in (*ROUTES, RECONCILE, REBUILDS):
+        source = REPO_ROOT / (route.handler_module.replace(".", "/") + ".py")
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "retry_failed":
+                names |= {
+                    a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)
+                }
+    return names
+
+
+def test_the_route_flag_says_which_handlers_count_exhausted_retries() -> None:
+    flagged = {r.name for r in (*ROUTES, RECONCILE, REBUILDS) if r.reports_retries_exhausted}
+    assert flagged == _routes_whose_handler_counts_exhausted_retries()
+    assert not REBUILDS.reports_retries_exhausted  # its handler has no retry schedule
+
+
 def test_per_record_failures_alarm_per_consumer(synthesized: Synthesized) -> None:
+    exhausted_alarms = [a for a in alarms(synthesized) if a.get("MetricName") == "RecordRetriesExhausted"]
+    assert {d["Value"] for a in exhausted_alarms for d in a["Dimensions"]} == {
+        f"meeting-vault-{r.name}" for r in (*ROUTES, RECONCILE, REBUILDS) if r.reports_retries_exhausted
+    }
+    assert "meeting-vault-rebuilds" not in json.dumps(exhausted_alarms)  # it never emits the metric
     for route in (*ROUTES, RECONCILE):
         service = f"meeting-vault-{route.name}"
         exhausted = find_alarm(synthesized, "RecordRetriesExhausted", service=service)
