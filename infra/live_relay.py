@@ -10,7 +10,11 @@ A leg runs up to ``RELAY_LEG_SECONDS`` (13 minutes; a Lambda invocation lasts at
 next starts ``overlap`` seconds before it ends. The state machine's input is the relay id, the
 meeting and the *name* of the secret that holds the socket URL; the URL itself is never in the
 input, the history or the template. Grants are made here: the relay function reads and deletes only
-secrets under ``meeting-vault/relay/``, and writes the relay table, the archive and the bus."""
+secrets under ``meeting-vault/relay/``, and writes the relay table, the archive and the bus.
+
+Failures that would reach no one go to queues the monitoring alarms on: a leg (asynchronous
+invoke) that fails every attempt (the function's on-failure destination), and a
+``relay.requested`` event the rule cannot deliver (the target's DLQ)."""
 
 from __future__ import annotations
 
@@ -20,14 +24,18 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.lambda_defaults import FunctionSpec, LambdaPackaging, python_function
 from infra.nag import acknowledge
+from infra.workers import queue_encryption
+from shared.fanout.routing import DLQ_RETENTION_DAYS
 from shared.sources.live_relay.request import REQUEST_DETAIL_TYPE, REQUEST_SOURCE, SECRET_PREFIX
 
 RELAY_FUNCTION_TIMEOUT_SECONDS = 900  # the Lambda maximum: a leg is 780 s plus its report
@@ -100,6 +108,17 @@ class LiveRelay(Construct):
                 ],
             )
         )
+        # A leg is an asynchronous invoke (the chain does not wait for it): one that fails all of
+        # Lambda's attempts, or is dropped, lands here with its request and error (an alarm on the
+        # queue; the chain itself goes on and the next leg reports the gap).
+        self.leg_failures = self._dead_letter_queue(
+            "LegFailures", encryption_key, "the relay function's failed asynchronous invocations (legs)"
+        )
+        self.function.configure_async_invoke(on_failure=destinations.SqsDestination(self.leg_failures))
+        # relay.requested events EventBridge could not deliver to the state machine (after 3 retries).
+        self.dead_letter_queue = self._dead_letter_queue(
+            "RequestedDeadLetters", encryption_key, "relay.requested events the rule could not deliver"
+        )
         self.state_machine = self._state_machine()
         self.rule = events.Rule(
             self,
@@ -120,10 +139,26 @@ class LiveRelay(Construct):
                         }
                     ),
                     retry_attempts=3,
+                    dead_letter_queue=self.dead_letter_queue,
                 )
             ],
         )
         self._acknowledge(archive_bucket, encrypted=encryption_key is not None)
+
+    def _dead_letter_queue(self, construct_id: str, key: kms.IKey | None, what: str) -> sqs.Queue:
+        queue = sqs.Queue(
+            self,
+            construct_id,
+            **queue_encryption(key),
+            enforce_ssl=True,
+            retention_period=Duration.days(DLQ_RETENTION_DAYS),
+        )
+        acknowledge(
+            queue,
+            "SQS3",
+            f"This queue is itself a dead-letter queue ({what}); it has a depth alarm.",
+        )
+        return queue
 
     def _acknowledge(self, archive_bucket: s3.IBucket, *, encrypted: bool) -> None:
         stack = Stack.of(self)

@@ -6,7 +6,8 @@ about each alarm."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigateway
@@ -17,6 +18,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.lambda_defaults import METRICS_NAMESPACE, SERVICE_PREFIX
@@ -51,6 +53,24 @@ UNAUTHORIZED_PER_PERIOD = 20  # 401/403 answers per 5 minutes: a foreign sender 
 UNAUTHORIZED_METRIC = "WebhookUnauthorized"  # from the API access log (infra.monitoring)
 
 
+@dataclass(frozen=True)
+class MonitoredFunction:
+    """A function fed by neither a consumer queue nor the webhook route (the meeting-bot endpoint,
+    the live relay): errors, throttles and p99 duration alarms like the others."""
+
+    label: str  # alarm id prefix, e.g. "MeetingBotIngest"
+    function: lambda_.IFunction
+    timeout_seconds: int
+    # p99 duration alarm threshold; default DURATION_ALARM_FRACTION of the timeout. A relay leg
+    # runs for its planned length by design, so its threshold sits between that and the timeout.
+    duration_threshold_seconds: float | None = None
+
+    @property
+    def duration_threshold_ms(self) -> float:
+        seconds = self.duration_threshold_seconds
+        return (DURATION_ALARM_FRACTION * self.timeout_seconds if seconds is None else seconds) * 1000
+
+
 class Monitoring(Construct):
     def __init__(
         self,
@@ -63,6 +83,8 @@ class Monitoring(Construct):
         alarm_email: str | None,
         access_logs: logs.ILogGroup | None = None,
         extra_dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
+        functions: Sequence[MonitoredFunction] = (),
+        state_machines: Mapping[str, sfn.IStateMachine] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Alarm notifications carry alarm names and metric values only, no meeting data, so the
@@ -164,6 +186,8 @@ class Monitoring(Construct):
             )
         )
         self._more_alarms(consumers, ingest_function, access_logs, extra_dead_letter_queues or {})
+        self._other_function_alarms(functions)
+        self._state_machine_alarms(state_machines or {})
         for alarm in self.alarms:
             alarm.add_alarm_action(action)
             alarm.add_ok_action(action)  # the all-clear reaches the same people
@@ -211,23 +235,12 @@ class Monitoring(Construct):
                     f"{name}: a record failed its last attempt and goes to the DLQ (docs/retries.md)",
                     0,
                 )
-        functions = [("Ingest", ingest_function, INGEST_TIMEOUT_SECONDS)] + [
-            (c.route.name.capitalize(), c.function, c.route.timeout_seconds) for c in consumers
+        functions = [MonitoredFunction("Ingest", ingest_function, INGEST_TIMEOUT_SECONDS)] + [
+            MonitoredFunction(c.route.name.capitalize(), c.function, c.route.timeout_seconds)
+            for c in consumers
         ]
-        for label, function, timeout_seconds in functions:
-            self._alarm(
-                f"{label}Throttles",
-                function.metric_throttles(period=ALARM_PERIOD, statistic="Sum"),
-                f"{label}: invocations throttled (reserved or maximum concurrency, or the account limit)",
-                0,
-            )
-            self._alarm(
-                f"{label}DurationNearTimeout",
-                function.metric_duration(period=ALARM_PERIOD, statistic="p99"),
-                f"{label}: p99 duration above {int(DURATION_ALARM_FRACTION * 100)}% of its "
-                f"{timeout_seconds} s timeout",
-                DURATION_ALARM_FRACTION * timeout_seconds * 1000,
-            )
+        for watched in functions:
+            self._throttle_and_duration_alarms(watched)
         for label, queue in extra_dead_letter_queues.items():
             self._alarm(
                 f"{label}DeadLetters",
@@ -260,6 +273,47 @@ class Monitoring(Construct):
                 f"more than {UNAUTHORIZED_PER_PERIOD} webhooks answered 401/403 in 5 minutes: a foreign "
                 "app sending to the URL, a rotated signing key, or an attack",
                 UNAUTHORIZED_PER_PERIOD,
+            )
+
+    def _throttle_and_duration_alarms(self, watched: MonitoredFunction) -> None:
+        label, function = watched.label, watched.function
+        self._alarm(
+            f"{label}Throttles",
+            function.metric_throttles(period=ALARM_PERIOD, statistic="Sum"),
+            f"{label}: invocations throttled (reserved or maximum concurrency, or the account limit)",
+            0,
+        )
+        self._alarm(
+            f"{label}DurationNearTimeout",
+            function.metric_duration(period=ALARM_PERIOD, statistic="p99"),
+            f"{label}: p99 duration above {watched.duration_threshold_ms / 1000:g} s "
+            f"(its timeout is {watched.timeout_seconds} s)",
+            watched.duration_threshold_ms,
+        )
+
+    def _other_function_alarms(self, functions: Sequence[MonitoredFunction]) -> None:
+        for watched in functions:
+            self._alarm(
+                f"{watched.label}Errors",
+                watched.function.metric_errors(period=ALARM_PERIOD, statistic="Sum"),
+                f"{watched.label} function errors; see its logs (docs/runbook.md)",
+                0,
+            )
+            self._throttle_and_duration_alarms(watched)
+
+    def _state_machine_alarms(self, state_machines: Mapping[str, sfn.IStateMachine]) -> None:
+        for label, machine in state_machines.items():
+            self._alarm(
+                f"{label}ExecutionsFailed",
+                machine.metric_failed(period=ALARM_PERIOD, statistic="Sum"),
+                f"{label}: an execution failed (a step raised after its retries); see its history",
+                0,
+            )
+            self._alarm(
+                f"{label}ExecutionsTimedOut",
+                machine.metric_timed_out(period=ALARM_PERIOD, statistic="Sum"),
+                f"{label}: an execution ran into the state machine's timeout",
+                0,
             )
 
     def _dashboard(

@@ -25,9 +25,9 @@ from infra.grants import (
 from infra.ingest_api import IngestApi
 from infra.lambda_assets import LambdaAssetDirs
 from infra.lambda_defaults import ARCHITECTURE, RUNTIME, LambdaPackaging
-from infra.live_relay import LiveRelay
+from infra.live_relay import RELAY_FUNCTION_TIMEOUT_SECONDS, LiveRelay
 from infra.meeting_bot import MeetingBotEndpoint
-from infra.monitoring import Monitoring
+from infra.monitoring import MonitoredFunction, Monitoring
 from infra.nag import acknowledge
 from infra.notifications import SessionArchivedTopic
 from infra.reconcile import ReconcileSweep
@@ -38,7 +38,15 @@ from infra.tagging import tag_everything
 from infra.waf import WebhookFirewall
 from infra.workers import ConsumerWorker, Workers
 from shared.archive.keys import RAW_EVENT_KEY_PATTERNS
-from shared.fanout.routing import BOT_AUDIO, BOT_EVENTS, REBUILDS, ROUTES, SESSIONS, TRANSCRIPTS
+from shared.fanout.routing import (
+    BOT_AUDIO,
+    BOT_EVENTS,
+    INGEST_TIMEOUT_SECONDS,
+    REBUILDS,
+    ROUTES,
+    SESSIONS,
+    TRANSCRIPTS,
+)
 from shared.ingest.settings import REALTIMEKIT_API_BASE_URL
 from shared.session.store import PENDING_INDEX
 
@@ -185,11 +193,17 @@ class MeetingVaultStack(Stack):
             self,
             "Monitoring",
             consumers=[*self.workers.consumers.values(), self.rebuilds.consumer, self.reconcile.consumer],
-            extra_dead_letter_queues=(
-                {"ReconcileSchedule": self.reconcile.schedule_dead_letter_queue}
-                if self.reconcile.schedule_dead_letter_queue is not None
-                else {}
-            ),
+            extra_dead_letter_queues={
+                **(
+                    {"ReconcileSchedule": self.reconcile.schedule_dead_letter_queue}
+                    if self.reconcile.schedule_dead_letter_queue is not None
+                    else {}
+                ),
+                "RelayRequested": self.live_relay.dead_letter_queue,
+                "RelayLegFailures": self.live_relay.leg_failures,
+            },
+            functions=self._monitored_functions(),
+            state_machines={"LiveRelayChain": self.live_relay.state_machine},
             ingest_function=self.ingest.function,
             api=self.ingest.api,
             alarm_email=settings.alarm_email,
@@ -200,6 +214,20 @@ class MeetingVaultStack(Stack):
         self._grant_summary_model()
         self._acknowledge_function_role_findings()
         self._outputs()
+
+    def _monitored_functions(self) -> list[MonitoredFunction]:
+        """The functions outside the consumer routes and the RealtimeKit webhook."""
+        leg_seconds = self.settings.relay_leg_seconds
+        return [
+            MonitoredFunction("MeetingBotIngest", self.meeting_bot.function, INGEST_TIMEOUT_SECONDS),
+            MonitoredFunction(
+                "LiveRelay",
+                self.live_relay.function,
+                RELAY_FUNCTION_TIMEOUT_SECONDS,
+                # legs last relayLegSeconds by design: alarm halfway from there to the timeout
+                duration_threshold_seconds=(leg_seconds + RELAY_FUNCTION_TIMEOUT_SECONDS) / 2,
+            ),
+        ]
 
     def _api_token_secret(self) -> secretsmanager.ISecret:
         settings = self.settings
@@ -525,6 +553,14 @@ class MeetingVaultStack(Stack):
         outputs["RelayStateMachineArn"] = (
             self.live_relay.state_machine.state_machine_arn,
             "live relay chain",
+        )
+        outputs["RelayRequestedDeadLetterQueueUrl"] = (
+            self.live_relay.dead_letter_queue.queue_url,
+            "relay.requested events EventBridge could not deliver to the relay chain",
+        )
+        outputs["RelayLegFailuresQueueUrl"] = (
+            self.live_relay.leg_failures.queue_url,
+            "relay legs (asynchronous invokes) that failed every attempt",
         )
         if self.reconcile.schedule_dead_letter_queue is not None:
             outputs["ReconcileScheduleDeadLetterQueueUrl"] = (

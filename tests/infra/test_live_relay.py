@@ -106,3 +106,35 @@ def test_the_relay_function_has_the_relay_settings(synthesized: Synthesized) -> 
             },
         },
     )
+
+
+def test_a_failed_leg_lands_in_a_queue_with_an_alarm(synthesized: Synthesized) -> None:
+    relay = synthesized.stack.live_relay
+    queue_arn = {"Fn::GetAtt": [synthesized.logical_id(relay.leg_failures), "Arn"]}
+    (config,) = synthesized.template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["FunctionName"] == {"Ref": synthesized.logical_id(relay.function)}
+    assert config["Properties"]["DestinationConfig"] == {"OnFailure": {"Destination": queue_arn}}
+    _assert_depth_alarm(synthesized, relay.leg_failures)
+
+
+def test_relay_requested_events_that_cannot_be_delivered_land_in_a_dlq_with_an_alarm(
+    synthesized: Synthesized,
+) -> None:
+    relay = synthesized.stack.live_relay
+    (target,) = synthesized.resources[synthesized.logical_id(relay.rule)]["Properties"]["Targets"]
+    dlq_id = synthesized.logical_id(relay.dead_letter_queue)
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] == 3
+    _assert_depth_alarm(synthesized, relay.dead_letter_queue)
+
+
+def _assert_depth_alarm(synth: Synthesized, queue: Any) -> None:
+    queue_name = {"Fn::GetAtt": [synth.logical_id(queue), "QueueName"]}
+    found = [
+        a["Properties"]
+        for a in synth.template.find_resources("AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and {"Name": "QueueName", "Value": queue_name} in a["Properties"]["Dimensions"]
+    ]
+    assert len(found) == 1
+    assert (found[0]["Threshold"], found[0]["ComparisonOperator"]) == (0, "GreaterThanThreshold")

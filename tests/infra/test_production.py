@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from infra.ingest_api import ACCESS_LOG_FIELDS
+from infra.live_relay import RELAY_FUNCTION_TIMEOUT_SECONDS
 from infra.monitoring import DURATION_ALARM_FRACTION, UNAUTHORIZED_METRIC, UNAUTHORIZED_PER_PERIOD
 from shared.fanout.routing import (
     DLQ_RETENTION_DAYS,
@@ -226,6 +227,46 @@ def test_throttle_and_duration_alarms_per_function(synthesized: Synthesized) -> 
         assert duration["ExtendedStatistic"] == "p99"
         assert duration["Threshold"] == DURATION_ALARM_FRACTION * timeout * 1000
         assert duration["Period"] == 300
+
+
+def test_the_bot_endpoint_and_the_relay_function_alarm_like_the_others(synthesized: Synthesized) -> None:
+    stack = synthesized.stack
+    relay_threshold = (stack.settings.relay_leg_seconds + RELAY_FUNCTION_TIMEOUT_SECONDS) / 2
+    for function, duration_ms in (
+        (stack.meeting_bot.function, DURATION_ALARM_FRACTION * INGEST_TIMEOUT_SECONDS * 1000),
+        (stack.live_relay.function, relay_threshold * 1000),
+    ):
+        name = {"Ref": synthesized.logical_id(function)}
+        for metric in ("Errors", "Throttles"):
+            alarm = find_alarm(synthesized, metric, FunctionName=name)  # type: ignore[arg-type]
+            assert (alarm["Threshold"], alarm["Period"], alarm["Statistic"]) == (0, 300, "Sum")
+        duration = find_alarm(synthesized, "Duration", FunctionName=name)  # type: ignore[arg-type]
+        assert (duration["ExtendedStatistic"], duration["Threshold"]) == ("p99", duration_ms)
+    # a leg runs its planned 780 s by design: its alarm is above that and below the timeout
+    assert stack.settings.relay_leg_seconds < relay_threshold < RELAY_FUNCTION_TIMEOUT_SECONDS
+
+
+def test_the_relay_chain_alarms_on_failed_and_timed_out_executions(synthesized: Synthesized) -> None:
+    machine = {"Ref": synthesized.logical_id(synthesized.stack.live_relay.state_machine)}
+    for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
+        alarm = find_alarm(synthesized, metric, StateMachineArn=machine)  # type: ignore[arg-type]
+        assert (alarm["Namespace"], alarm["Threshold"], alarm["Statistic"]) == ("AWS/States", 0, "Sum")
+
+
+def test_every_lambda_function_has_errors_throttles_and_duration_alarms(synthesized: Synthesized) -> None:
+    """docs/deploy.md promises throttle and p99 duration alarms for every function; the inline
+    custom resource that sets API Gateway's logging role (deploy time only) is the exception."""
+    inline = synthesized.logical_id(synthesized.stack.ingest.account_logging.function)  # type: ignore[union-attr]
+    watched = {
+        (a["MetricName"], d["Value"]["Ref"])
+        for a in alarms(synthesized)
+        for d in a.get("Dimensions", [])
+        if a.get("Namespace") == "AWS/Lambda" and d["Name"] == "FunctionName"
+    }
+    for logical_id in of_type(synthesized, "AWS::Lambda::Function"):
+        if logical_id != inline:
+            for metric in ("Errors", "Throttles", "Duration"):
+                assert (metric, logical_id) in watched, (metric, logical_id)
 
 
 def test_unauthorized_spike_alarm_counts_401_and_403_from_the_access_log(synthesized: Synthesized) -> None:

@@ -264,6 +264,8 @@ def test_every_queue_denies_plain_http(synthesized: Synthesized) -> None:
         for queue in (consumer.queue, consumer.dead_letter_queue)
     }
     queue_ids.add(synthesized.logical_id(synthesized.stack.reconcile.schedule_dead_letter_queue))
+    relay = synthesized.stack.live_relay
+    queue_ids |= {synthesized.logical_id(relay.dead_letter_queue), synthesized.logical_id(relay.leg_failures)}
     denied: set[str] = set()
     for resource in synthesized.template.find_resources("AWS::SQS::QueuePolicy").values():
         for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
