@@ -13,9 +13,12 @@ added to the code without its grant fails there instead of in a real account.
   only for the consumers that download through ``shared.archive.transfer``, which deletes an object
   whose assembled size is wrong (the sessions consumer never does); the bucket is
   versioned and no role has DeleteObjectVersion, so a delete only adds a delete marker.
-- Sessions table: GetItem, PutItem, UpdateItem, Query for the consumers; GetItem and Query for the
-  sweep. No role may Scan or DeleteItem (``meeting-vault inspect`` scans with the operator's
-  credentials, not a function's).
+- Sessions table: GetItem, PutItem, UpdateItem, Query for the consumers; the rebuilds consumer
+  also DeleteItem, and the sweep GetItem, Query, PutItem and DeleteItem (both announce
+  session.archived: the "announced" marker is put, and deleted again when the publish fails). No
+  role may Scan (``meeting-vault inspect`` scans with the operator's credentials, not a function's).
+- Relay table: GetItem, PutItem, UpdateItem, Query for the relay function (``meeting-vault relay``
+  lists relays with a Scan under the operator's credentials).
 - Idempotency table: GetItem, PutItem, UpdateItem, and DeleteItem (Powertools removes the in-progress
   record when the handler fails, so the retry can run).
 - The secret: read (GetSecretValue; CDK adds DescribeSecret). The bus: PutEvents.
@@ -40,6 +43,7 @@ SESSION_WRITER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Upda
 # a conditional delete of that one item).
 SESSION_ANNOUNCER_ACTIONS = (*SESSION_WRITER_ACTIONS, "dynamodb:DeleteItem")
 SESSION_READER_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
+RELAY_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
 IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
 KMS_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
@@ -52,7 +56,9 @@ def grant_archive(function: lambda_.IFunction, bucket: s3.IBucket, *, transfers:
     )
 
 
-def grant_table(function: lambda_.IFunction, table: dynamodb.ITableV2, actions: tuple[str, ...]) -> None:
+def grant_table(
+    function: lambda_.IFunction, table: dynamodb.ITable | dynamodb.ITableV2, actions: tuple[str, ...]
+) -> None:
     """``actions`` on the table's own items (no index ARNs; ``grant_index_query`` names one index)."""
     function.add_to_role_policy(iam.PolicyStatement(actions=list(actions), resources=[table.table_arn]))
 

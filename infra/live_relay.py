@@ -32,6 +32,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra.grants import RELAY_TABLE_ACTIONS, grant_archive, grant_key_use, grant_table
 from infra.lambda_defaults import FunctionSpec, LambdaPackaging, python_function
 from infra.nag import acknowledge
 from infra.workers import queue_encryption
@@ -96,9 +97,11 @@ class LiveRelay(Construct):
             packaging=packaging,
             log_level=log_level,
         )
-        self.table.grant_read_write_data(self.function)
-        archive_bucket.grant_put(self.function)
-        archive_bucket.grant_read(self.function)
+        # Action by action (infra.grants): the relay store's calls (no Scan: ``meeting-vault relay
+        # list`` scans with the operator's credentials), and the archive's put/get.
+        grant_table(self.function, self.table, RELAY_TABLE_ACTIONS)
+        grant_archive(self.function, archive_bucket, transfers=False)
+        grant_key_use(self.function, encryption_key)
         bus.grant_put_events_to(self.function)
         self.function.add_to_role_policy(
             iam.PolicyStatement(
@@ -178,27 +181,23 @@ class LiveRelay(Construct):
             role,
             "IAM5",
             "Each relay keeps its socket URL in a secret of its own under meeting-vault/relay/, named by "
-            "the relay id (unknown in advance); archive objects are keyed per meeting and session; the "
-            "action wildcards are CDK's grant_read/grant_put sets on the one archive bucket; X-Ray "
-            "PutTraceSegments takes no resource.",
+            "the relay id (unknown in advance); archive objects are keyed per meeting and session (the "
+            "object actions are listed one by one in infra.grants); X-Ray PutTraceSegments takes no "
+            "resource.",
             findings=[
                 "Resource::*",
                 f"Resource::<{bucket}.Arn>/*",
                 "Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:"
                 + SECRET_PREFIX
                 + "*",
-                "Action::s3:Abort*",
-                "Action::s3:GetBucket*",
-                "Action::s3:GetObject*",
-                "Action::s3:List*",
             ],
         )
         if encrypted:
             acknowledge(
                 role,
                 "IAM5",
-                "CDK's grants add these KMS action families on the stack's own customer key only, which "
-                "SSE-KMS writes to the archive and the relay table need.",
+                "CDK's send grant on the (customer-key encrypted) leg-failure queue, the function's "
+                "on-failure destination, adds these KMS action families on the stack's own key only.",
                 findings=["Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"],
             )
         function = stack.resolve(self.function.function_arn)["Fn::GetAtt"][0]
