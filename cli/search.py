@@ -161,7 +161,7 @@ def render_hits(hits: list[Hit]) -> list[str]:
             lines.append(f"{when}  {one_line(hit.title or '(untitled)')}  {hit.meeting_id}/{hit.session_id}")
         at = clock(hit.start_s) if hit.start_s is not None else "--:--"
         # One line per hit, also for rows indexed before the text was (line breaks in an utterance).
-        lines.append(f"  [{at}] {one_line(hit.speaker or 'Unknown')}: {one_line(hit.text)}")
+        lines.append(f"  [{at}] {one_line(hit.speaker or 'Unknown speaker')}: {one_line(hit.text)}")
     return lines
 
 
