@@ -17,9 +17,53 @@ from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from shared.fanout.routing import BOT_WEBHOOK_PATH
+
 # WAF counts a rate-based rule's requests over a 5-minute window and lifts the block once the rate
 # falls below the limit: a sender that waits a minute is checked against a window that has moved.
 RATE_LIMITED_RETRY_AFTER_SECONDS = 60
+# The meeting-bot endpoint (docs/meeting-bot.md) takes about 10 requests a second per bot (audio
+# chunks, transcript lines) from the bot vendor's few addresses: one bot alone would reach the
+# RealtimeKit-sized limit. Its requests are counted by a rule of their own, this many times higher.
+BOT_RATE_MULTIPLIER = 20
+
+
+def _bot_path() -> wafv2.CfnWebACL.StatementProperty:
+    return wafv2.CfnWebACL.StatementProperty(
+        byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+            positional_constraint="CONTAINS",  # the stage name comes first in the path
+            search_string=BOT_WEBHOOK_PATH,
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="NONE")],
+        )
+    )
+
+
+def _rate_rule(
+    name: str, metric: str, priority: int, limit: int, scope: wafv2.CfnWebACL.StatementProperty
+) -> wafv2.CfnWebACL.RuleProperty:
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        action=wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(
+                custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                    response_code=503,
+                    response_headers=[
+                        wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                            name="Retry-After", value=str(RATE_LIMITED_RETRY_AFTER_SECONDS)
+                        )
+                    ],
+                )
+            )
+        ),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                limit=limit, aggregate_key_type="IP", scope_down_statement=scope
+            )
+        ),
+        visibility_config=_visibility(metric),
+    )
 
 
 def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
@@ -51,27 +95,22 @@ class WebhookFirewall(Construct):
                     ),
                     visibility_config=_visibility("meeting-vault-ip-reputation"),
                 ),
-                wafv2.CfnWebACL.RuleProperty(
-                    name="RatePerIp",
-                    priority=1,
-                    action=wafv2.CfnWebACL.RuleActionProperty(
-                        block=wafv2.CfnWebACL.BlockActionProperty(
-                            custom_response=wafv2.CfnWebACL.CustomResponseProperty(
-                                response_code=503,
-                                response_headers=[
-                                    wafv2.CfnWebACL.CustomHTTPHeaderProperty(
-                                        name="Retry-After", value=str(RATE_LIMITED_RETRY_AFTER_SECONDS)
-                                    )
-                                ],
-                            )
-                        )
+                # RealtimeKit's webhooks (everything but the meeting-bot path) and the bot's, apart.
+                _rate_rule(
+                    "RatePerIp",
+                    "meeting-vault-rate-per-ip",
+                    1,
+                    rate_limit_per_5_minutes,
+                    wafv2.CfnWebACL.StatementProperty(
+                        not_statement=wafv2.CfnWebACL.NotStatementProperty(statement=_bot_path())
                     ),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                            limit=rate_limit_per_5_minutes, aggregate_key_type="IP"
-                        )
-                    ),
-                    visibility_config=_visibility("meeting-vault-rate-per-ip"),
+                ),
+                _rate_rule(
+                    "BotRatePerIp",
+                    "meeting-vault-bot-rate-per-ip",
+                    2,
+                    rate_limit_per_5_minutes * BOT_RATE_MULTIPLIER,
+                    _bot_path(),
                 ),
             ],
         )

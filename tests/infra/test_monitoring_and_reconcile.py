@@ -306,6 +306,22 @@ def test_waf_option_attaches_a_rate_limited_web_acl_to_the_stage(synthesized_har
     assert int(rate_response["ResponseHeaders"][0]["Value"]) > 0
     # The IP reputation list keeps the managed rules' own (final) block.
     assert rules["IpReputation"]["OverrideAction"] == {"None": {}}
+    # The meeting-bot endpoint (about 10 requests a second per bot) is counted apart: one bot
+    # vendor address must not use up, or be blocked by, the limit sized for RealtimeKit.
+    bot_path = {
+        "ByteMatchStatement": {
+            "FieldToMatch": {"UriPath": {}},
+            "PositionalConstraint": "CONTAINS",
+            "SearchString": "/webhooks/meeting-bot",
+            "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+        }
+    }
+    realtimekit = rules["RatePerIp"]["Statement"]["RateBasedStatement"]
+    assert realtimekit["ScopeDownStatement"] == {"NotStatement": {"Statement": bot_path}}
+    bot = rules["BotRatePerIp"]["Statement"]["RateBasedStatement"]
+    assert bot["ScopeDownStatement"] == bot_path
+    assert (bot["Limit"], bot["AggregateKeyType"]) == (500 * 20, "IP")
+    assert rules["BotRatePerIp"]["Action"] == rules["RatePerIp"]["Action"]  # 503, Retry-After
     (association,) = template.find_resources("AWS::WAFv2::WebACLAssociation").values()
     assert "/stages/" in json.dumps(association["Properties"]["ResourceArn"])
     assert _findings(synthesized_hardened.stack) == []
