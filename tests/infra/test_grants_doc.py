@@ -111,7 +111,7 @@ def _who_may(synthesized: Synthesized, action: str) -> dict[str, set[str]]:
 
 def test_the_prose_claims_about_the_table(synthesized: Synthesized) -> None:
     assert _who_may(synthesized, "dynamodb:Scan") == {}
-    assert {f: r for f, r in _who_may(synthesized, "dynamodb:DeleteItem").items()} == {
+    assert _who_may(synthesized, "dynamodb:DeleteItem") == {
         **{f: {"StorageIdempotency"} for f in ("recordings", "transcripts", "summaries", "chat")},
         "rebuilds": {"StorageSessions"},
         "reconcile": {"StorageSessions"},
