@@ -15,6 +15,7 @@ from infra.event_bus import WebhookEventBus
 from infra.grants import (
     IDEMPOTENCY_ACTIONS,
     SESSION_ANNOUNCER_ACTIONS,
+    SESSION_BATCH_READER_ACTIONS,
     SESSION_READER_ACTIONS,
     SESSION_WRITER_ACTIONS,
     grant_archive,
@@ -355,7 +356,11 @@ class MeetingVaultStack(Stack):
             # Only the consumers that download through shared.archive.transfer ever delete (an
             # object whose assembled size is wrong); the sessions consumer never does.
             grant_archive(function, storage.archive_bucket, transfers=name != SESSIONS.name)
-            grant_table(function, storage.sessions_table, SESSION_WRITER_ACTIONS)
+            grant_table(
+                function,
+                storage.sessions_table,
+                SESSION_BATCH_READER_ACTIONS if name == SESSIONS.name else SESSION_WRITER_ACTIONS,
+            )
             grant_key_use(function, key)
             self.events.bus.grant_put_events_to(function)  # session.archived
             if name in (BOT_EVENTS.name, BOT_AUDIO.name):

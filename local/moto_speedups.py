@@ -428,3 +428,17 @@ def _dynamodb_update_parse() -> None:
     parser: Any = getattr(expressions, "UpdateExpressionParser")  # noqa: B009 - untyped in moto
     parse: Any = functools.lru_cache(maxsize=256)(parser.make.__func__)
     parser.make = classmethod(parse)
+
+
+def apply_atomicity() -> list[str]:
+    """Only the two patches about correctness (DynamoDB's per-item atomicity, SQS's one receiver
+    per message), for in-process moto: tests whose handlers write from several threads, as the
+    sessions consumer does with a batch's records."""
+    applied = []
+    for name, patch in (("dynamodb-atomic", _dynamodb_atomic), ("sqs-atomic", _sqs_atomic)):
+        try:
+            patch()
+        except (AttributeError, ImportError, TypeError, ValueError):
+            continue
+        applied.append(name)
+    return applied

@@ -9,12 +9,18 @@ from typing import Any
 
 import pytest
 
+from local import moto_speedups
 from local.signing import WebhookSigner
 
 # The figures summary (scenarios, hostile inputs, load) printed at the end of every run.
 from tests.support.figures import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401
 
 EVENTS_DIR = Path(__file__).parent / "events"
+
+# In-process moto applies each DynamoDB request and each queue change atomically, as AWS does and as
+# local mode's moto server does: handlers write from threads (the sessions consumer takes a batch's
+# records side by side), and unlocked moto loses concurrent writes.
+ATOMIC_MOTO = moto_speedups.apply_atomicity()
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from shared.adapters.s3 import ArchiveStore, StoredObject
@@ -44,7 +45,12 @@ def archive_raw_event(detail: WebhookDetail, store: ArchiveStore) -> StoredObjec
 
 
 def take_in_event(
-    detail: WebhookDetail, *, store: ArchiveStore, recorder: SessionRecorder, defer_legacy: bool = True
+    detail: WebhookDetail,
+    *,
+    store: ArchiveStore,
+    recorder: SessionRecorder,
+    defer_legacy: bool = True,
+    is_erased: Callable[[str, str], bool] | None = None,
 ) -> StoredObject | None:
     """Archive a webhook body as received, then fold the event into its session's record.
 
@@ -53,8 +59,10 @@ def take_in_event(
     update without a meeting id is left to the recordings consumer (``defer_legacy``), which finds
     its session through the REST API and takes it in there (``shared.session.attribution``).
     Returns the stored raw object, or None for a synthesized or deferred event, or a session
-    ``meeting-vault forget`` erased (the tombstone check: one GetItem)."""
-    if detail.meeting_id and detail.session_id and recorder.is_erased(detail.meeting_id, detail.session_id):
+    ``meeting-vault forget`` erased (the tombstone check: one GetItem, or ``is_erased``, the check a
+    consumer made for its whole batch with ``SessionRecorder.erased_check``)."""
+    erased = is_erased or recorder.is_erased
+    if detail.meeting_id and detail.session_id and erased(detail.meeting_id, detail.session_id):
         return None
     if defer_legacy and awaits_attribution(detail):
         return None

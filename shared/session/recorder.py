@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -94,6 +94,19 @@ class SessionRecorder:
     def is_erased(self, meeting_id: str, session_id: str) -> bool:
         """Erased by ``meeting-vault forget``: one GetItem, the check before archiving anything."""
         return self._store.is_erased(meeting_id, session_id)
+
+    def erased_check(self, sessions: Iterable[tuple[str, str]]) -> Callable[[str, str], bool]:
+        """:meth:`is_erased` for a batch: the named sessions' tombstones read together, up front
+        (one BatchGetItem, not a GetItem per webhook); a session not named is read when asked."""
+        checked = set(sessions)
+        erased = self._store.erased_among(checked) if checked else set()
+
+        def is_erased(meeting_id: str, session_id: str) -> bool:
+            if (meeting_id, session_id) in checked:
+                return (meeting_id, session_id) in erased
+            return self.is_erased(meeting_id, session_id)
+
+        return is_erased
 
     # -- recording facts ----------------------------------------------------------------------------
     def record_event(self, detail: WebhookDetail) -> bool:

@@ -125,6 +125,8 @@ def test_the_prose_claims_about_the_table(synthesized: Synthesized) -> None:
         "botaudio",
     }
     assert _who_may(synthesized, "s3:DeleteObjectVersion") == {}
+    assert _who_may(synthesized, "dynamodb:BatchGetItem") == {"sessions": {"StorageSessions"}}
+    assert _who_may(synthesized, "dynamodb:BatchWriteItem") == {}
 
 
 if __name__ == "__main__":
