@@ -30,6 +30,12 @@ from local.children import end_child, process_cpu_seconds
 # Long polls hold a thread each for up to a second (one per queue poller), so leave room for them.
 THREADS = 32
 TIMINGS_ENV = "MEETING_VAULT_MOTO_TIMINGS"
+# Speed-ups to leave out, comma-separated names (``moto_speedups.apply``): for benchmarks and for
+# the tests that compare answers with and without them.
+SKIP_ENV = "MEETING_VAULT_MOTO_SKIP"
+# Set (to anything but "" or "0"): the server checks each speed-up that can be checked against what
+# moto computes without it, per request, and answers 500 on a difference (tests use it).
+VERIFY_ENV = "MEETING_VAULT_MOTO_VERIFY"
 
 
 class OperationTimings:
@@ -70,13 +76,27 @@ def operation_name(environ: dict[str, Any]) -> str:
     return f"s3 {environ.get('REQUEST_METHOD', '?')} {'object' if '/' in path else 'bucket'}"
 
 
-def serve(host: str, port: int, out: IO[str] = sys.stdout) -> None:
+def build_app(skip: frozenset[str] = frozenset(), *, verify: bool = False) -> Callable[..., Any]:
+    """moto's server app (``moto_speedups.apply`` first): its ``DomainDispatcherApplication``,
+    answered through ``local.moto_wsgi.ThinApp`` unless ``skip`` names "thin-wsgi"."""
     from moto.moto_server import werkzeug_app
+
+    dispatcher = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+    if "thin-wsgi" in skip:
+        return dispatcher
+    from local.moto_wsgi import ThinApp
+
+    return ThinApp(dispatcher, verify=verify)
+
+
+def serve(host: str, port: int, out: IO[str] = sys.stdout) -> None:
     from waitress.server import create_server
 
     logging.getLogger("waitress").setLevel(logging.ERROR)
-    moto_speedups.apply()  # before the app is built: one patch wraps create_backend_app
-    app = werkzeug_app.DomainDispatcherApplication(werkzeug_app.create_backend_app)
+    skip = frozenset(filter(None, os.environ.get(SKIP_ENV, "").split(",")))
+    verify = os.environ.get(VERIFY_ENV, "") not in ("", "0")
+    moto_speedups.apply(skip, verify=verify)  # before the app is built: one wraps create_backend_app
+    app = build_app(skip, verify=verify)
     timings_path = os.environ.get(TIMINGS_ENV)
     timings = OperationTimings() if timings_path else None
     # waitress rather than moto's own werkzeug server: werkzeug's development server closes every

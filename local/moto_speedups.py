@@ -50,8 +50,9 @@ from typing import Any
 _local = threading.local()
 
 
-def apply() -> list[str]:
-    """Apply every patch that fits the installed moto; returns the names of those applied."""
+def apply(skip: frozenset[str] = frozenset(), *, verify: bool = False) -> list[str]:
+    """Apply every patch that fits the installed moto, but those named in ``skip``; returns the
+    names of those applied."""
     applied = []
     for name, patch in (
         ("routing", _routing),
@@ -64,6 +65,8 @@ def apply() -> list[str]:
         ("dynamodb-atomic", _dynamodb_atomic),
         ("sqs-atomic", _sqs_atomic),
     ):
+        if name in skip:
+            continue
         try:
             patch()
         except (AttributeError, ImportError, TypeError, ValueError):
