@@ -64,6 +64,7 @@ def apply(skip: frozenset[str] = frozenset(), *, verify: bool = False) -> list[s
         ("dynamodb-update-parse", _dynamodb_update_parse),
         ("dynamodb-atomic", _dynamodb_atomic),
         ("sqs-atomic", _sqs_atomic),
+        ("json-serializer", functools.partial(_json_serializer, verify)),
     ):
         if name in skip:
             continue
@@ -431,6 +432,194 @@ def _dynamodb_update_parse() -> None:
     parser: Any = getattr(expressions, "UpdateExpressionParser")  # noqa: B009 - untyped in moto
     parse: Any = functools.lru_cache(maxsize=256)(parser.make.__func__)
     parser.make = classmethod(parse)
+
+
+# The sources of what ``_json_serializer`` computes again (moto 5.2.5): another version of any of
+# them leaves moto's serializer as it is.
+_JSON_SERIALIZER_SOURCES = "9c2557f7572ac622ffb2e06953e2a7eb98fac387066dd17b52d20ca83d5b74d3"
+
+
+def _json_serializer_sources() -> str:
+    import hashlib
+
+    from moto.core import serialize, utils
+
+    base, json_base = serialize.ResponseSerializer, serialize.BaseJSONSerializer
+    parts: list[Any] = [
+        base._serialize,
+        base._default_serialize,
+        base._serialize_type_structure,
+        base._serialize_structure_member,
+        base.get_value,
+        base.get_serialized_name,
+        base._serialize_result,
+        base._serialize_type_integer,
+        base._serialize_type_float,
+        json_base._serialize_type_structure,
+        json_base._serialize_type_list,
+        json_base._serialize_type_map,
+        json_base._serialize_type_string,
+        serialize.AttributePicker,
+        serialize.XFormedAttributePicker,
+        *serialize.DEFAULT_ALIAS_PROVIDERS,
+        utils.get_value,
+        utils._get_value_for_key,
+    ]
+    text = "\n".join(inspect.getsource(part) for part in parts)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json_serializer(verify: bool) -> None:
+    """moto's serializer for the JSON protocols (DynamoDB, SQS, EventBridge, Secrets Manager) walks
+    the botocore shape of a response and, for every member of every structure, asks an attribute
+    picker which of up to a dozen spellings of the member's name the value has: seven alias
+    providers, each built per member, and ``xform_name`` of each alias. A Query's 25 items of 5
+    attributes each had 10 members per value to look up. For a structure given as a plain ``dict``,
+    the spellings depend only on the member and its structure (the providers look at the object's
+    class name and ``Meta``; a ``dict`` has none), so they are worked out once per member and kept
+    on the structure's shape; the walk then does what moto's does, type by type, and hands anything
+    else (an object, a timestamp, a blob, a document) to moto's own methods. Any exception, and the
+    walk is done again by moto's serializer alone. ``verify``: every response is also serialized by
+    moto's serializer, and a different body is an error."""
+    from enum import Enum
+
+    from moto.core import serialize
+
+    if _json_serializer_sources() != _JSON_SERIALIZER_SOURCES:
+        raise TypeError("another moto: the serializer may compute something else")
+    cls = serialize.JSONSerializer
+    base, json_base = serialize.ResponseSerializer, serialize.BaseJSONSerializer
+    for name, owner in (
+        ("_serialize", base),
+        ("_default_serialize", base),
+        ("_serialize_structure_member", base),
+        ("get_value", base),
+        ("get_serialized_name", base),
+        ("_serialize_result", base),
+        ("_serialize_type_integer", base),
+        ("_serialize_type_long", base),
+        ("_serialize_type_float", base),
+        ("_serialize_type_double", base),
+        ("_serialize_type_structure", json_base),
+        ("_serialize_type_list", json_base),
+        ("_serialize_type_map", json_base),
+        ("_serialize_type_string", json_base),
+    ):
+        if getattr(cls, name) is not owner.__dict__[name]:
+            raise TypeError(f"another moto: JSONSerializer.{name} is not {owner.__name__}'s")
+    if hasattr(cls, "_serialize_type_boolean") or cls.MAP_TYPE is not dict:
+        raise TypeError("another moto: JSONSerializer serializes booleans or maps differently")
+    picker_cls = serialize.XFormedAttributePicker
+    providers = list(serialize.DEFAULT_ALIAS_PROVIDERS)
+    original = cls._serialize_result
+    plan_attr = "_meeting_vault_members"
+
+    def members(shape: Any, picker: Any) -> list[tuple[str, Any, tuple[str, ...] | None]]:
+        """(name, shape, the keys moto's picker tries on a dict, in order; None: ask the picker)."""
+        plan: list[tuple[str, Any, tuple[str, ...] | None]] | None = shape.__dict__.get(plan_attr)
+        if plan is None:
+            plan = []
+            for key, member in shape.members.items():
+                member.parent = shape
+                context = serialize.AttributePickerContext(obj={}, key=key, shape=member)
+                keys: tuple[str, ...] | None = tuple(picker.get_possible_keys(context))
+                if not all(isinstance(k, str) and "." not in k for k in keys or ()):
+                    keys = None  # a dotted key is a path to moto's get_value
+                plan.append((key, member, keys))
+            shape.__dict__[plan_attr] = plan
+        return plan
+
+    def walk(self: Any, serialized: dict[str, Any], value: Any, shape: Any, key: str) -> None:
+        """What ``self._serialize(serialized, value, shape, key)`` does."""
+        kind = shape.type_name
+        if kind == "structure":
+            if shape.is_document_type:
+                serialized[key] = value
+                return
+            if value is None:
+                return
+            if type(value) is not dict:
+                self._serialize(serialized, value, shape, key)
+                return
+            wrapper: dict[str, Any] = {} if key else serialized
+            picker = self._value_picker
+            for member_key, member, keys in members(shape, picker):
+                member.parent = shape
+                if keys is None:
+                    member_value = self.get_value(value, member_key, member)
+                else:
+                    member_value = None
+                    for candidate in keys:
+                        if candidate in value:
+                            member_value = value[candidate]
+                            break
+                if member_value is not None:
+                    walk(self, wrapper, member_value, member, member_key)
+            if key:
+                serialized[shape.serialization.get("name", key)] = wrapper
+        elif kind == "list":
+            member = shape.member
+            item_key = member.name
+            items = []
+            for item in value:
+                item_wrapper: dict[str, Any] = {}
+                walk(self, item_wrapper, item, member, item_key)
+                items.append(item_wrapper.get(item_key, item))
+            serialized[shape.serialization.get("name", key)] = items
+        elif kind == "map":
+            if type(value) is not dict:
+                self._serialize(serialized, value, shape, key)
+                return
+            entries: dict[str, Any] = {}
+            serialized[shape.serialization.get("name", key)] = entries
+            value_shape = shape.value
+            for entry_key, entry_value in value.items():
+                walk(self, entries, entry_value, value_shape, entry_key)
+        elif kind == "string":
+            if isinstance(value, Enum):
+                value = value.value
+            serialized[shape.serialization.get("name", key)] = (
+                str(value) if value not in [None, {}, []] else value
+            )
+        elif kind in ("integer", "long"):
+            serialized[shape.serialization.get("name", key)] = int(value)
+        elif kind in ("float", "double"):
+            serialized[shape.serialization.get("name", key)] = float(value)
+        elif kind == "boolean":
+            serialized[shape.serialization.get("name", key)] = value
+        else:
+            self._serialize(serialized, value, shape, key)
+
+    def moto_walk(self: Any, result: Any, shape: Any) -> dict[str, Any]:
+        serialized: dict[str, Any] = self.MAP_TYPE()
+        self.path = [self.operation_name]
+        self._serialize(serialized, result, shape, "")
+        return serialized
+
+    @functools.wraps(original)
+    def _serialize_result(self: Any, resp: Any, result: Any) -> Any:
+        picker = self._value_picker
+        shape = self.operation_model.output_shape
+        if (
+            type(self) is not cls
+            or type(picker) is not picker_cls
+            or picker.response_transformers
+            or list(picker.alias_providers) != providers
+            or shape is None
+        ):
+            return original(self, resp, result)
+        serialized: dict[str, Any] = self.MAP_TYPE()
+        try:
+            walk(self, serialized, result, shape, "")
+        except Exception:  # noqa: BLE001 - moto's walk answers (or raises) instead
+            serialized = moto_walk(self, result, shape)
+        if verify:
+            expected = self._serialize_body(moto_walk(self, result, shape))
+            if self._serialize_body(serialized) != expected:
+                raise AssertionError(f"{self.operation_name}: the JSON serializer's speed-up differs")
+        return self._serialized_result_to_response(resp, result, shape, serialized)
+
+    cls._serialize_result = _serialize_result  # type: ignore[method-assign]
 
 
 def apply_atomicity() -> list[str]:
