@@ -220,6 +220,7 @@ class ThinApp:
             )
             if difference:
                 message = f"thin path differs from Flask: {difference}".encode()
+                print(message.decode(), file=sys.stderr, flush=True)
                 start_response("500 INTERNAL SERVER ERROR", [("Content-Length", str(len(message)))])
                 return [message]
         start_response(thin.status, thin.headers)
