@@ -25,6 +25,14 @@ mode's CPU, and most of that in work whose result cannot change within a request
   that partition. And sorts compare the keys' values, not moto's key objects (whose comparison
   recomputes both values each time): 40,000 items took 5 s to sort.
 
+- **JSON responses.** moto's serializer for the JSON protocols (DynamoDB, SQS, EventBridge)
+  asked, for every member of every structure of a response, which of up to a dozen spellings of
+  the member's name the value has, building seven alias providers per member to list them. For a
+  plain ``dict`` the list depends only on the member, so it is worked out once per member. Alone,
+  it cut about a third of the app's CPU for local mode's calls (measured without waitress);
+  together with the thin WSGI path (``local.moto_wsgi``), the server's CPU per webhook fell by 28%
+  (``bench.moto_server``, median of four alternating rounds: 65.3 to 46.9 ms).
+
 Two patches are about correctness, not speed: moto's server answers requests on many threads, and
 neither its DynamoDB nor its SQS receive is thread-safe. Two concurrent ``ADD``s to one item could
 lose one, and a conditional write could pass a condition another thread was about to break:
@@ -35,7 +43,9 @@ queue's messages one request at a time (a long poll lets go while it waits). The
 under one GIL anyway, so this costs no throughput.
 
 Each speed-up below computes exactly what moto computed, from the same state; the test suite, which
-runs every local-mode flow on them, is the check. They apply to the moto version ``uv.lock`` pins;
+runs every local-mode flow on them, is the check; for the JSON serializer, ``verify`` (the server's
+``MEETING_VAULT_MOTO_VERIFY``) also serializes every response with moto's own code and fails the
+request on a different body. They apply to the moto version ``uv.lock`` pins;
 any name that is missing (another moto) leaves moto as it is.
 """
 
