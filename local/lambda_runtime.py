@@ -21,14 +21,28 @@ CURRENT_FUNCTION: ContextVar[str | None] = ContextVar("meeting_vault_current_fun
 # Lambda runs one invocation per execution environment at a time, and handlers rely on it (batch
 # processors and idempotency configs are module globals). Local mode gives each function one
 # environment: invocations of one function run one at a time; different functions run side by
-# side, so the webhook endpoint is not held up behind a recording download.
-_LOCKS: dict[str, threading.Lock] = {}
+# side, so the webhook endpoint is not held up behind a recording download. A function whose
+# per-invocation state is per thread (the webhook endpoint's: ``shared.ingest.telemetry``) may
+# be given more (``set_environments``), as API Gateway would run several environments at once.
+_LOCKS: dict[str, threading.Semaphore] = {}
+_SIZES: dict[str, int] = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _environment_lock(function_name: str) -> threading.Lock:
+def set_environments(function_name: str, count: int) -> None:
+    """Up to ``count`` invocations of ``function_name`` at once (from the next one that starts)."""
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(function_name, threading.Lock())
+        if _SIZES.get(function_name, 1) != max(1, count):
+            _SIZES[function_name] = max(1, count)
+            _LOCKS.pop(function_name, None)
+
+
+def _environment_lock(function_name: str) -> threading.Semaphore:
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(function_name)
+        if lock is None:
+            lock = _LOCKS[function_name] = threading.BoundedSemaphore(_SIZES.get(function_name, 1))
+        return lock
 
 
 @dataclass

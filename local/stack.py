@@ -20,7 +20,7 @@ import boto3
 from local.apigw import LocalApiGateway
 from local.archive_http import ArchiveHttpServer
 from local.consumer_process import ConsumerProcess, PolledQueue
-from local.lambda_runtime import load_handler
+from local.lambda_runtime import load_handler, set_environments
 from local.moto_process import MotoProcess
 from local.names import BOT_WEBHOOK_PATH, REGION, WEBHOOK_PATH, LocalNames
 from local.pollers import QueuePoller
@@ -66,6 +66,9 @@ class LocalSettings:
     # Child processes that poll every consumer queue beside this process's own pollers: each is one
     # more execution environment per function, as Lambda runs several (local.consumer_process).
     consumer_processes: int = 0
+    # Webhooks the RealtimeKit endpoint verifies at once, as API Gateway runs several environments
+    # of the function (one each here: the function's per-invocation state is per thread).
+    ingest_environments: int = 4
 
 
 class LocalStack:
@@ -105,6 +108,7 @@ class LocalStack:
         self.provision()
         self._set_env("REBUILD_QUEUE_URL", self.queue_urls[REBUILDS.name])
         wiring.reset()
+        set_environments("ingest", self.settings.ingest_environments)
         self._gateway = LocalApiGateway(
             load_handler(INGEST_HANDLER),
             host=self.settings.host,

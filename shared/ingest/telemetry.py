@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,6 +30,15 @@ def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+class _Invocation(threading.local):
+    """What belongs to the invocation running in this thread: Lambda runs one per environment, and
+    local mode runs a few of the webhook endpoint's side by side, in threads of one process."""
+
+    def __init__(self) -> None:
+        self.context: dict[str, Any] = {}
+        self.counts: dict[str, float] = {}
+
+
 class Telemetry:
     """One per function. ``log()`` writes a line at once; ``count()`` adds to the invocation's metrics,
     which ``flush()`` writes as one EMF document (the handler decorator flushes after each call)."""
@@ -41,8 +51,7 @@ class Telemetry:
         self.metrics_disabled = _truthy(env.get("POWERTOOLS_METRICS_DISABLED"))
         level = (env.get("POWERTOOLS_LOG_LEVEL") or env.get("LOG_LEVEL") or "INFO").upper()
         self.level = _LEVELS.get(level, 20)
-        self._context: dict[str, Any] = {}
-        self._counts: dict[str, float] = {}
+        self._invocation = _Invocation()
         self._cold_start = True
 
     @property
@@ -58,7 +67,7 @@ class Telemetry:
             "message": message,
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "service": self.service,
-            **self._context,
+            **self._invocation.context,
             **fields,
         }
         self.stream.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
@@ -74,11 +83,12 @@ class Telemetry:
 
     # -- metrics ---------------------------------------------------------------------------------
     def count(self, name: str, value: float = 1) -> None:
-        self._counts[name] = self._counts.get(name, 0) + value
+        counts = self._invocation.counts
+        counts[name] = counts.get(name, 0) + value
 
     def flush(self) -> dict[str, Any] | None:
         """Write the pending counts as one EMF document; returns it (None when nothing to write)."""
-        counts, self._counts = self._counts, {}
+        counts, self._invocation.counts = self._invocation.counts, {}
         if not counts or self.metrics_disabled:
             return None
         document: dict[str, Any] = {
@@ -107,7 +117,8 @@ class Telemetry:
         @wraps(function)
         def wrapper(event: dict[str, Any], context: Any) -> dict[str, Any]:
             request = event.get("requestContext") if isinstance(event, dict) else None
-            self._context = {
+            invocation = self._invocation
+            invocation.context = {
                 "cold_start": self._cold_start,
                 "function_name": getattr(context, "function_name", None),
                 "function_memory_size": getattr(context, "memory_limit_in_mb", None),
@@ -117,13 +128,13 @@ class Telemetry:
             }
             trace = os.environ.get("_X_AMZN_TRACE_ID")
             if trace:
-                self._context["xray_trace_id"] = trace.split(";", 1)[0].removeprefix("Root=")
+                invocation.context["xray_trace_id"] = trace.split(";", 1)[0].removeprefix("Root=")
             self._cold_start = False
             try:
                 return function(event, context)
             finally:
                 self.flush()
-                self._context = {}
+                invocation.context = {}
 
         return wrapper
 

@@ -55,6 +55,36 @@ def test_counts_are_flushed_as_one_emf_document_per_invocation() -> None:
     assert lines(stream)[2]["cold_start"] is False
 
 
+def test_invocations_side_by_side_keep_their_own_context_and_counts() -> None:
+    """Local mode runs a few invocations of the webhook endpoint at once, in threads: each one's log
+    lines carry its own request id, and each EMF document counts its own invocation only."""
+    import threading
+
+    stream = io.StringIO()
+    telemetry = Telemetry(stream=stream, environ=ENV)
+    inside = threading.Barrier(2)
+
+    @telemetry.handler
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        telemetry.count("WebhookAccepted", event["n"])
+        inside.wait(timeout=5)  # both invocations are running now
+        telemetry.info("webhook accepted", n=event["n"])
+        return {"statusCode": 202}
+
+    def call(n: int) -> None:
+        handler({"n": n, "requestContext": {"requestId": f"api-{n}"}}, Context())
+
+    threads = [threading.Thread(target=call, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    logs = [line for line in lines(stream) if "message" in line]
+    documents = [line for line in lines(stream) if "_aws" in line]
+    assert sorted((log["n"], log["correlation_id"]) for log in logs) == [(1, "api-1"), (2, "api-2")]
+    assert sorted(d["WebhookAccepted"] for d in documents) == [[1.0], [2.0]]
+
+
 def test_metrics_can_be_disabled_and_levels_filter() -> None:
     stream = io.StringIO()
     telemetry = Telemetry(
