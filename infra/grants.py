@@ -15,7 +15,7 @@ added to the code without its grant fails there instead of in a real account.
   versioned and no role has DeleteObjectVersion, so a delete only adds a delete marker.
 - Sessions table: GetItem, PutItem, UpdateItem, Query for the consumers (the sessions consumer also
   BatchGetItem: a batch's tombstones in one read); the rebuilds consumer
-  also DeleteItem, and the sweep GetItem, Query, PutItem and DeleteItem (both announce
+  also DeleteItem and BatchWriteItem (a session's listing items in one request), and the sweep GetItem, Query, PutItem and DeleteItem (both announce
   session.archived: the "announced" marker is put, and deleted again when the publish fails). No
   role may Scan (``meeting-vault inspect`` scans with the operator's credentials, not a function's).
 - Relay table: GetItem, PutItem, UpdateItem, Query for the relay function (``meeting-vault relay``
@@ -43,6 +43,9 @@ SESSION_WRITER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Upda
 # to release the "announced" marker after a failed publish (shared.session.store.release_announcement,
 # a conditional delete of that one item).
 SESSION_ANNOUNCER_ACTIONS = (*SESSION_WRITER_ACTIONS, "dynamodb:DeleteItem")
+# The rebuilds consumer writes a session's listing items in one BatchWriteItem: put or delete, which
+# it may do item by item anyway.
+SESSION_REBUILDER_ACTIONS = (*SESSION_ANNOUNCER_ACTIONS, "dynamodb:BatchWriteItem")
 # The sessions consumer reads a whole batch's tombstones in one request (read-only, unlike
 # BatchWriteItem, which could delete).
 SESSION_BATCH_READER_ACTIONS = (*SESSION_WRITER_ACTIONS, "dynamodb:BatchGetItem")

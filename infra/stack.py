@@ -14,9 +14,9 @@ from infra.bedrock_access import BedrockModel, invoke_model_statements
 from infra.event_bus import WebhookEventBus
 from infra.grants import (
     IDEMPOTENCY_ACTIONS,
-    SESSION_ANNOUNCER_ACTIONS,
     SESSION_BATCH_READER_ACTIONS,
     SESSION_READER_ACTIONS,
+    SESSION_REBUILDER_ACTIONS,
     SESSION_WRITER_ACTIONS,
     grant_archive,
     grant_index_query,
@@ -330,7 +330,7 @@ class MeetingVaultStack(Stack):
         # (its own queue) when the record moved on while it worked.
         rebuilder = self.rebuilds.function
         grant_archive(rebuilder, storage.archive_bucket, transfers=False)
-        grant_table(rebuilder, storage.sessions_table, SESSION_ANNOUNCER_ACTIONS)
+        grant_table(rebuilder, storage.sessions_table, SESSION_REBUILDER_ACTIONS)
         grant_key_use(rebuilder, key)
         self.events.bus.grant_put_events_to(rebuilder)  # session.archived, once the files settle
         self.rebuilds.queue.grant_send_messages(rebuilder)

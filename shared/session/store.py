@@ -318,23 +318,40 @@ class SessionStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # -- the listing (summary items and their indexes) ---------------------------------------
-    def put_summary(self, summary: SessionSummary) -> None:
-        """The session's listing items, one per index partition (``shared.session.listing``)."""
+    def put_summary(self, summary: SessionSummary, *, batch: bool = False) -> None:
+        """The session's listing items, one per index partition (``shared.session.listing``): in one
+        BatchWriteItem with ``batch`` (the rebuilds consumer's role allows it: it may delete session
+        items anyway), else one PutItem each (the meeting-bot consumers' roles allow no
+        BatchWriteItem, which can delete too)."""
         row = json.dumps(summary.row, ensure_ascii=False, separators=(",", ":"))
         pk = _pk(summary.meeting_id, summary.session_id)
-        # One PutItem each (a handful): no function's role allows BatchWriteItem, which can delete too.
-        for sk, partition in summary.partitions().items():
-            self.client.put_item(
-                TableName=self.table_name,
-                Item={
-                    "pk": {"S": pk},
-                    "sk": {"S": sk},
-                    LIST_PK: {"S": partition},
-                    LIST_KEY: {"S": summary.list_key},
-                    "listState": {"S": summary.state},
-                    "row": {"S": row},
-                },
-            )
+        items = [
+            {
+                "pk": {"S": pk},
+                "sk": {"S": sk},
+                LIST_PK: {"S": partition},
+                LIST_KEY: {"S": summary.list_key},
+                "listState": {"S": summary.state},
+                "row": {"S": row},
+            }
+            for sk, partition in summary.partitions().items()
+        ]
+        if not batch:
+            for item in items:
+                self.client.put_item(TableName=self.table_name, Item=item)
+            return
+        for start in range(0, len(items), _BATCH_WRITE):
+            pending: dict[str, Any] = {
+                self.table_name: [
+                    {"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE]
+                ]
+            }
+            for _ in range(5):
+                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+            for request in pending.get(self.table_name, []):  # still unprocessed: one PutItem each
+                self.client.put_item(TableName=self.table_name, Item=request["PutRequest"]["Item"])
 
     def summary_row(self, meeting_id: str, session_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(

@@ -126,7 +126,7 @@ def test_the_prose_claims_about_the_table(synthesized: Synthesized) -> None:
     }
     assert _who_may(synthesized, "s3:DeleteObjectVersion") == {}
     assert _who_may(synthesized, "dynamodb:BatchGetItem") == {"sessions": {"StorageSessions"}}
-    assert _who_may(synthesized, "dynamodb:BatchWriteItem") == {}
+    assert _who_may(synthesized, "dynamodb:BatchWriteItem") == {"rebuilds": {"StorageSessions"}}
 
 
 if __name__ == "__main__":

@@ -164,15 +164,17 @@ def test_an_older_rebuild_whose_files_land_last_is_rechecked(moto_stack: MotoSta
     b_wrote, a_done = threading.Event(), threading.Event()
     writer = SessionRecorder(SessionStore(table, ddb), ArchiveStore(bucket, s3), requests=requests)
 
-    class SlowArchive(ArchiveStore):  # A: Bob joins, and B rebuilds, before A's first PUT
+    class SlowArchive(ArchiveStore):  # A: Bob joins, and B rebuilds, before any of A's PUTs
         held = False
+        first = threading.Lock()  # A's PUTs run side by side: the first one starts B
 
         def put_bytes(self, key: str, data: bytes, **kwargs: Any) -> StoredObject:
-            if not self.held:
-                self.held = True
-                writer.record_event(joined("Bob", 2))
-                thread_b.start()
-                assert b_wrote.wait(20)
+            with self.first:
+                if not self.held:
+                    self.held = True
+                    writer.record_event(joined("Bob", 2))
+                    thread_b.start()
+            assert b_wrote.wait(20)
             return super().put_bytes(key, data, **kwargs)
 
     class SlowStore(SessionStore):  # B: every file written; it finishes only after A

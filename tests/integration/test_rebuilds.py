@@ -206,9 +206,9 @@ def test_listing_items_are_rewritten_only_when_they_change(rig: Rig, monkeypatch
     rows: list[dict[str, Any]] = []
     original = SessionStore.put_summary
 
-    def counting(self: SessionStore, summary: Any) -> None:
+    def counting(self: SessionStore, summary: Any, *, batch: bool = False) -> None:
         rows.append(summary.row)
-        original(self, summary)
+        original(self, summary, batch=batch)
 
     monkeypatch.setattr(SessionStore, "put_summary", counting)
     for payload in [STARTED, *PRESENCE]:
