@@ -47,6 +47,12 @@ def proxy_event(
     }
 
 
+class _Server(ThreadingHTTPServer):
+    # API Gateway takes every connection a burst of senders opens; the socket module's default
+    # backlog (5) reset some of 50 senders' connections once four webhooks were verified at once.
+    request_queue_size = 128
+
+
 class LocalApiGateway:
     def __init__(
         self,
@@ -92,7 +98,7 @@ class LocalApiGateway:
 
             do_POST = do_GET = do_PUT = do_DELETE = _dispatch
 
-        self._server = ThreadingHTTPServer((host, port), _RequestHandler)
+        self._server = _Server((host, port), _RequestHandler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="local-apigw", daemon=True)
 
