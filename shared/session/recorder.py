@@ -19,15 +19,13 @@ Without a rebuild queue (unit tests, scripts) every change is rebuilt at once, i
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from shared.adapters.s3 import ArchiveStore
 from shared.archive.keys import is_safe_id, session_prefix
@@ -57,21 +55,6 @@ IMMEDIATE_EVENTS = frozenset({"meeting.ended"})
 SOURCE_CACHE_BYTES = 64 * 1024 * 1024
 # The listing items' digest, kept with the derived files' (never an S3 key: keys have no '#').
 SUMMARY_MARK = "#listing"
-# A rebuild's HEADs and PUTs run side by side, this many at a time (session.json still last).
-_REQUESTS_AT_ONCE = 8
-_POOL = ThreadPoolExecutor(max_workers=_REQUESTS_AT_ONCE, thread_name_prefix="rebuild-io")
-_T = TypeVar("_T")
-_R = TypeVar("_R")
-
-
-def _side_by_side(call: Callable[[_T], _R], items: list[_T]) -> list[_R]:
-    """``call`` on every item, in the pool (with the caller's context), results in order; the first
-    exception is raised once all have run."""
-    if len(items) < 2:
-        return [call(item) for item in items]
-    futures = [_POOL.submit(contextvars.copy_context().run, call, item) for item in items]
-    wait(futures)
-    return [future.result() for future in futures]
 
 
 @dataclass
@@ -209,41 +192,22 @@ class SessionRecorder:
             )
             prefix = session_prefix(meeting_id, session_id)
             written = {} if recheck else dict(state.written)
-            # Every derived file (by its path under the session) and search row (by its key).
-            files = {
-                prefix + path: (path, data, content_type)
-                for path, (data, content_type) in outputs.files.items()
-            }
-            files.update(
-                {key: (key, data, content_type) for key, (data, content_type) in outputs.index.items()}
-            )
-            digests = {key: hashlib.sha256(data).hexdigest() for key, (_, data, _) in files.items()}
-            unknown = [key for key, (name, _, _) in files.items() if not written.get(name)]
-            stored = dict(zip(unknown, _side_by_side(self._archive.stored_sha256, unknown), strict=True))
-            changed = []
-            for key, (name, _, _) in sorted(files.items()):
-                if (written.get(name) or stored.get(key)) == digests[key]:
-                    if name in outputs.files:
-                        result.unchanged.append(name)
+            for path, (data, content_type) in sorted(
+                outputs.files.items(), key=lambda f: (f[0] == "session.json", f[0])
+            ):
+                digest = hashlib.sha256(data).hexdigest()
+                stored = written.get(path) or self._archive.stored_sha256(prefix + path)
+                if stored == digest:
+                    result.unchanged.append(path)
                 else:
-                    changed.append(key)
-                written[name] = digests[key]
-            session_json = prefix + "session.json"
-
-            def put(key: str, files: dict[str, tuple[str, bytes, str]] = files) -> None:
-                _, data, content_type = files[key]
-                self._archive.put_bytes(key, data, content_type=content_type)
-
-            # Side by side (each PUT waits on the network), session.json last.
-            _side_by_side(put, [key for key in changed if key != session_json])
-            if session_json in changed:
-                put(session_json)
-            result.put.extend(
-                sorted(
-                    (files[key][0] for key in changed if files[key][0] in outputs.files),
-                    key=lambda name: (name == "session.json", name),
-                )
-            )
+                    self._archive.put_bytes(prefix + path, data, content_type=content_type)
+                    result.put.append(path)
+                written[path] = digest
+            for key, (data, content_type) in outputs.index.items():  # the search index's rows
+                digest = hashlib.sha256(data).hexdigest()
+                if (written.get(key) or self._archive.stored_sha256(key)) != digest:
+                    self._archive.put_bytes(key, data, content_type=content_type)
+                written[key] = digest
             manifest = json.loads(outputs.manifest)
             summary = summarize(manifest, now=datetime.fromtimestamp(self._clock(), UTC))
             if recheck or written.get(SUMMARY_MARK) != summary.digest:  # its items: only when changed
