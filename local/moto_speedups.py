@@ -63,8 +63,7 @@ _local = threading.local()
 def apply(skip: frozenset[str] = frozenset(), *, verify: bool = False) -> list[str]:
     """Apply every patch that fits the installed moto, but those named in ``skip``; returns the
     names of those applied."""
-    applied = []
-    for name, patch in (
+    patches: tuple[tuple[str, Callable[[], None]], ...] = (
         ("routing", _routing),
         ("action-names", _action_names),
         ("no-flask-debug", _no_flask_debug),
@@ -75,9 +74,14 @@ def apply(skip: frozenset[str] = frozenset(), *, verify: bool = False) -> list[s
         ("dynamodb-atomic", _dynamodb_atomic),
         ("sqs-atomic", _sqs_atomic),
         ("json-serializer", functools.partial(_json_serializer, verify)),
-    ):
-        if name in skip:
-            continue
+    )
+    return _apply_each([(name, patch) for name, patch in patches if name not in skip])
+
+
+def _apply_each(patches: list[tuple[str, Callable[[], None]]]) -> list[str]:
+    """Each patch in turn; one that does not fit the installed moto leaves moto as it is."""
+    applied = []
+    for name, patch in patches:
         try:
             patch()
         except (AttributeError, ImportError, TypeError, ValueError):
@@ -636,11 +640,4 @@ def apply_atomicity() -> list[str]:
     """Only the two patches about correctness (DynamoDB's per-item atomicity, SQS's one receiver
     per message), for in-process moto: tests whose handlers write from several threads, as the
     sessions consumer does with a batch's records."""
-    applied = []
-    for name, patch in (("dynamodb-atomic", _dynamodb_atomic), ("sqs-atomic", _sqs_atomic)):
-        try:
-            patch()
-        except (AttributeError, ImportError, TypeError, ValueError):
-            continue
-        applied.append(name)
-    return applied
+    return _apply_each([("dynamodb-atomic", _dynamodb_atomic), ("sqs-atomic", _sqs_atomic)])
