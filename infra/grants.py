@@ -11,8 +11,9 @@ added to the code without its grant fails there instead of in a real account.
   without which S3 answers 403 instead of 404 for a key that does not exist yet (the existence checks
   before a write rely on the 404). AbortMultipartUpload (a failed upload cleans up) and DeleteObject
   only for the consumers that download through ``shared.archive.transfer``, which deletes an object
-  whose assembled size is wrong (the sessions consumer never does); the bucket is
-  versioned and no role has DeleteObjectVersion, so a delete only adds a delete marker.
+  whose assembled size is wrong (the sessions consumer never does); the meeting-bot consumers
+  AbortMultipartUpload only (their streamed media are multipart uploads; they delete nothing). The
+  bucket is versioned and no role has DeleteObjectVersion, so a delete only adds a delete marker.
 - Sessions table: GetItem, PutItem, UpdateItem, Query for the consumers (the sessions consumer also
   BatchGetItem: a batch's tombstones in one read); the rebuilds consumer
   also DeleteItem and BatchWriteItem (a session's listing items in one request), and the sweep GetItem, Query, PutItem and DeleteItem (both announce
@@ -37,6 +38,9 @@ from aws_cdk import aws_s3 as s3
 ARCHIVE_OBJECT_ACTIONS = ("s3:GetObject", "s3:GetObjectTagging", "s3:PutObject", "s3:PutObjectTagging")
 # Only for the consumers that download through ``shared.archive.transfer`` (multipart uploads).
 ARCHIVE_TRANSFER_ACTIONS = ("s3:AbortMultipartUpload", "s3:DeleteObject")
+# The meeting-bot consumers write streamed media as multipart uploads (shared.sources.meeting_bot.
+# media_store) and abort a failed one; they never delete an object.
+ARCHIVE_ABORT_ACTIONS = ("s3:AbortMultipartUpload",)
 ARCHIVE_BUCKET_ACTIONS = ("s3:ListBucket",)
 SESSION_WRITER_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
 # The functions that announce session.archived (the rebuilds consumer, the sweep): DeleteItem only
@@ -55,8 +59,11 @@ IDEMPOTENCY_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateI
 KMS_USE_ACTIONS = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
-def grant_archive(function: lambda_.IFunction, bucket: s3.IBucket, *, transfers: bool) -> None:
-    actions = [*ARCHIVE_OBJECT_ACTIONS, *(ARCHIVE_TRANSFER_ACTIONS if transfers else ())]
+def grant_archive(
+    function: lambda_.IFunction, bucket: s3.IBucket, *, transfers: bool, aborts: bool = False
+) -> None:
+    extra = ARCHIVE_TRANSFER_ACTIONS if transfers else ARCHIVE_ABORT_ACTIONS if aborts else ()
+    actions = [*ARCHIVE_OBJECT_ACTIONS, *extra]
     function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects("*")]))
     function.add_to_role_policy(
         iam.PolicyStatement(actions=list(ARCHIVE_BUCKET_ACTIONS), resources=[bucket.bucket_arn])

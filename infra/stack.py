@@ -354,8 +354,12 @@ class MeetingVaultStack(Stack):
         for name, consumer in self.workers.consumers.items():
             function = consumer.function
             # Only the consumers that download through shared.archive.transfer ever delete (an
-            # object whose assembled size is wrong); the sessions consumer never does.
-            grant_archive(function, storage.archive_bucket, transfers=name != SESSIONS.name)
+            # object whose assembled size is wrong); the sessions consumer never does, and the
+            # meeting-bot consumers only abort their own multipart uploads.
+            bot = name in (BOT_EVENTS.name, BOT_AUDIO.name)
+            grant_archive(
+                function, storage.archive_bucket, transfers=name != SESSIONS.name and not bot, aborts=bot
+            )
             grant_table(
                 function,
                 storage.sessions_table,
