@@ -10,10 +10,10 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from local.moto_process import MotoProcess
+from tests.support.moto_server import client
 
 
 @pytest.fixture(scope="module")
@@ -23,16 +23,6 @@ def moto() -> Iterator[MotoProcess]:
         yield process
     finally:
         process.stop()
-
-
-def client(moto: MotoProcess, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=moto.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
 
 
 def create_indexed_table(ddb: Any, name: str, index: str, part: str, sort: tuple[str, str]) -> None:

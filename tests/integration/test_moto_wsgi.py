@@ -10,7 +10,6 @@ moto's serializer's; a difference is a 500 that says so. The requests are local 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import urllib.error
@@ -19,24 +18,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
 
 from bench.moto_server import Sender
 from local.moto_process import SKIP_ENV, VERIFY_ENV, MotoProcess
 from local.stack import LocalNames, provision_resources
+from tests.support.moto_server import client as moto_client
+from tests.support.moto_server import start
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def verified() -> Iterator[MotoProcess]:
-    os.environ[VERIFY_ENV] = "1"
-    try:
-        process = MotoProcess("127.0.0.1").start()
-    finally:
-        del os.environ[VERIFY_ENV]
+    process = start({VERIFY_ENV: "1"})
     try:
         yield process
     finally:
@@ -44,14 +40,7 @@ def verified() -> Iterator[MotoProcess]:
 
 
 def client(moto: MotoProcess, service: str) -> Any:
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=moto.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1}),  # a 500 fails at once
-    )
+    return moto_client(moto, service, config=Config(retries={"max_attempts": 1}))  # a 500 fails at once
 
 
 def raw(moto: MotoProcess, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> Any:
@@ -190,11 +179,7 @@ def test_verifying_catches_an_answer_that_differs() -> None:
 
 
 def test_without_the_speed_ups_the_server_still_answers() -> None:
-    os.environ[SKIP_ENV] = "thin-wsgi,json-serializer"
-    try:
-        plain = MotoProcess("127.0.0.1").start()
-    finally:
-        del os.environ[SKIP_ENV]
+    plain = start({SKIP_ENV: "thin-wsgi,json-serializer"})
     try:
         assert client(plain, "dynamodb").list_tables()["TableNames"] == []
     finally:
