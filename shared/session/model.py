@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -128,6 +128,19 @@ def archived_source(facts: SessionFacts, name: str) -> ArtifactRecord | None:
     """The archived record of a source file (transcript or chat) whose derived files we render."""
     record = next((a for a in facts.artifacts if a.name == name), None)
     return record if record is not None and record.state is ArtifactState.ARCHIVED and record.key else None
+
+
+def archived_sources(
+    facts: SessionFacts, names: Iterable[str], read: Callable[[ArtifactRecord], bytes]
+) -> dict[str, bytes]:
+    """The bytes of each named source the session has archived (``read`` fetches one by its
+    record), keyed by name: what ``build_outputs`` renders the derived files from."""
+    sources = {}
+    for name in names:
+        record = archived_source(facts, name)
+        if record is not None:
+            sources[name] = read(record)
+    return sources
 
 
 def _iso(moment: datetime | None) -> str | None:

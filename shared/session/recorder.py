@@ -41,7 +41,7 @@ from shared.session.model import (
     Normalizer,
     SeenEvent,
     SessionFacts,
-    archived_source,
+    archived_sources,
     build_outputs,
 )
 from shared.session.rebuild import RebuildRequests
@@ -236,19 +236,17 @@ class SessionRecorder:
     def _read_sources(self, facts: SessionFacts) -> dict[str, bytes]:
         """The archived transcript and chat sources, downloaded once per environment (keyed by
         their key and SHA-256: a re-archived source is read again)."""
-        sources = {}
-        for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE, SUMMARY_SOURCE):
-            record = archived_source(facts, name)
-            if record is None or not record.key:
-                continue
-            cache_key = (record.key, record.sha256 or "")
-            data = self._sources.get(cache_key) if record.sha256 else None
-            if data is None:
-                data = self._archive.get_bytes(record.key)
-                if record.sha256 and hashlib.sha256(data).hexdigest() == record.sha256:
-                    self._remember(cache_key, data)
-            sources[name] = data
-        return sources
+        return archived_sources(facts, (TRANSCRIPT_SOURCE, CHAT_SOURCE, SUMMARY_SOURCE), self._read_source)
+
+    def _read_source(self, record: ArtifactRecord) -> bytes:
+        key = record.key or ""
+        cache_key = (key, record.sha256 or "")
+        data = self._sources.get(cache_key) if record.sha256 else None
+        if data is None:
+            data = self._archive.get_bytes(key)
+            if record.sha256 and hashlib.sha256(data).hexdigest() == record.sha256:
+                self._remember(cache_key, data)
+        return data
 
     def _remember(self, key: tuple[str, str], data: bytes) -> None:
         self._sources[key] = data

@@ -36,7 +36,7 @@ from shared.session.model import (
     ArtifactRecord,
     ArtifactState,
     SessionFacts,
-    archived_source,
+    archived_sources,
     build_outputs,
 )
 from shared.summary.bedrock import BedrockSummarizer, SummaryFailed
@@ -83,11 +83,7 @@ def normalized_transcript(facts: SessionFacts, read: Callable[[str], bytes]) -> 
     base and roster, so the same names and ids). The chat source is read too because its senders
     can join the roster the transcript's participants are resolved against. ``read`` fetches an
     archived object's bytes by key."""
-    sources = {}
-    for name in (TRANSCRIPT_SOURCE, CHAT_SOURCE):
-        record = archived_source(facts, name)
-        if record is not None and record.key:
-            sources[name] = read(record.key)
+    sources = archived_sources(facts, (TRANSCRIPT_SOURCE, CHAT_SOURCE), lambda record: read(record.key or ""))
     if TRANSCRIPT_SOURCE not in sources:
         raise TranscriptNotArchived(f"session {facts.session_id} has no archived transcript source")
     return build_outputs(facts, sources).files[TRANSCRIPT_JSON][0]
