@@ -8,7 +8,8 @@ letters per DLQ, and counts failed sessions from the listing index's ``failed`` 
 Redrive on AWS is SQS's own ``StartMessageMoveTask`` (server-side, to the queue the messages came
 from), followed with ``ListMessageMoveTasks`` until it finishes. Where the endpoint does not
 implement it (moto: local mode and tests), messages are received (long polling), sent with the same
-body and attributes, and deleted only once sent, until several receives in a row come back empty."""
+body and attributes, and deleted only once sent, until several receives in a row come back empty.
+The rebuilds DLQ is always moved that way, each request sent back as a recheck (``as_recheck``)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from botocore.exceptions import ClientError
 
 from cli.errors import CliError
 from cli.target import Target
-from shared.fanout.routing import RECONCILE, ROUTES
+from shared.fanout.routing import REBUILDS, RECONCILE, ROUTES
+from shared.session.rebuild import RebuildRequest
 from shared.session.store import SessionStore
 
 # The reconcile schedule's target DLQ (stacks with a schedule): a sweep EventBridge could not run.
@@ -106,6 +108,19 @@ def resolve_queue_names(name: str | None, dlq_urls: dict[str, str]) -> list[str]
     return [name]
 
 
+def as_recheck(body: str) -> str:
+    """A dead-lettered rebuild request, sent back as a recheck. SQS restarts a redriven message's
+    receive count, so the rebuilds consumer would take it for a first delivery: one that skips when
+    the record says the files are current. But the rebuild that died may have written some files
+    after a newer rebuild had cleared the flag; a recheck compares each file with the stored object
+    (docs/rebuilds.md). A body that is not a rebuild request goes back unchanged."""
+    try:
+        request = RebuildRequest.from_body(body)
+    except ValueError:
+        return body
+    return RebuildRequest(request.meeting_id, request.session_id, recheck=True).to_body()
+
+
 def move_messages(
     sqs: Any,
     source_dlq: str,
@@ -113,10 +128,12 @@ def move_messages(
     *,
     wait_seconds: int | None = None,
     empty_receives_to_stop: int | None = None,
+    rewrite: Callable[[str], str] | None = None,
 ) -> int:
     """Move every message from ``source_dlq`` to ``destination``: receive (long polling), send the
-    same body and attributes, delete what was sent. Stops after ``empty_receives_to_stop`` empty
-    receives in a row: one empty answer does not prove an SQS queue is empty."""
+    same body (or ``rewrite(body)``) and attributes, delete what was sent. Stops after
+    ``empty_receives_to_stop`` empty receives in a row: one empty answer does not prove an SQS queue
+    is empty."""
     wait = RECEIVE_WAIT_SECONDS if wait_seconds is None else wait_seconds
     stop_after = EMPTY_RECEIVES_TO_STOP if empty_receives_to_stop is None else empty_receives_to_stop
     moved = 0
@@ -135,7 +152,8 @@ def move_messages(
         empty = 0
         entries = []
         for index, message in enumerate(messages):
-            entry: dict[str, Any] = {"Id": str(index), "MessageBody": message["Body"]}
+            body = rewrite(message["Body"]) if rewrite else message["Body"]
+            entry: dict[str, Any] = {"Id": str(index), "MessageBody": body}
             if message.get("MessageAttributes"):
                 entry["MessageAttributes"] = message["MessageAttributes"]
             entries.append(entry)
@@ -431,7 +449,9 @@ def redrive_command(
             )
             continue
         destination = target.queue_urls.get(name)
-        if native:
+        # Rebuild requests go back as rechecks (``as_recheck``): a move task cannot change a body.
+        rewrite = as_recheck if name == REBUILDS.name else None
+        if native and rewrite is None:
             try:
                 result.moved[name] = move_task(
                     sqs,
@@ -450,9 +470,12 @@ def redrive_command(
             result.failed.append(name)
             say(f"{name}: the target names no source queue for this DLQ; nothing moved")
             continue
-        result.moved[name] = move_messages(sqs, target.dlq_urls[name], destination)
-        result.method[name] = "receive-send-delete"
-        say(f"{name}: moved {result.moved[name]} of {waiting} messages from the DLQ back to the {name} queue")
+        result.moved[name] = move_messages(sqs, target.dlq_urls[name], destination, rewrite=rewrite)
+        result.method[name] = "receive-send-delete" + (" (as rechecks)" if rewrite else "")
+        say(
+            f"{name}: moved {result.moved[name]} of {waiting} messages from the DLQ back to the {name} queue"
+            + (", as rechecks" if rewrite else "")
+        )
     if not dry_run and not result.moved and not result.failed:
         say("no dead-lettered messages: nothing to redrive")
     if as_json:

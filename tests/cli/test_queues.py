@@ -13,6 +13,7 @@ import cli.queues
 from cli.target import Target
 from shared import wiring
 from shared.session.model import ArtifactRecord, ArtifactState
+from shared.session.rebuild import RebuildRequest
 from shared.session.store import SessionStore
 from tests.cli.conftest import Env, create_stack_outputs, queued
 
@@ -382,3 +383,69 @@ def test_status_and_redrive_reach_the_reconcile_queues(env: Env) -> None:
     result = env.run("redrive", "reconcile")
     assert result.exit_code == 1
     assert "no queue 'reconcile'" in result.stderr
+
+
+def test_redrive_sends_dead_lettered_rebuild_requests_back_as_rechecks(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQS restarts a redriven message's receive count, so a move task would hand the rebuilds
+    consumer a first delivery, which skips a session whose record says its files are current: the
+    rebuild that died may have left an older file behind. The CLI moves these itself, as rechecks,
+    on AWS too."""
+    sqs = env.stack.client("sqs")
+    urls = {
+        "RebuildsQueueUrl": sqs.create_queue(QueueName="mv-rebuilds")["QueueUrl"],
+        "RebuildsDeadLetterQueueUrl": sqs.create_queue(QueueName="mv-rebuilds-dlq")["QueueUrl"],
+    }
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value} for key, value in {**env.outputs, **urls}.items()},
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        env.stack.client("cloudformation").create_stack(
+            StackName="WithRebuilds", TemplateBody=json.dumps(template)
+        )
+    dead = [
+        RebuildRequest("m-1", "s-1").to_body(),
+        RebuildRequest("m-1", "s-2", recheck=True).to_body(),
+        "not a rebuild request",
+    ]
+    for body in dead:
+        sqs.send_message(QueueUrl=urls["RebuildsDeadLetterQueueUrl"], MessageBody=body)
+    original = Target.client
+    fakes: dict[int, MoveTaskSqs] = {}
+
+    def client(self: Target, service: str) -> Any:
+        made = original(self, service)
+        return fakes.setdefault(id(made), MoveTaskSqs(made)) if service == "sqs" else made
+
+    monkeypatch.setattr(Target, "client", client)  # an endpoint with move tasks, as on AWS
+
+    result = env.run("redrive", "rebuilds", "--stack", "WithRebuilds")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "rebuilds: moved 3 of 3 messages from the DLQ back to the rebuilds queue, as rechecks"
+    ]
+    assert all(not fake.started for fake in fakes.values())  # no move task: it cannot rewrite bodies
+    bodies = []
+    for _ in range(5):
+        for message in sqs.receive_message(QueueUrl=urls["RebuildsQueueUrl"], MaxNumberOfMessages=10).get(
+            "Messages", []
+        ):
+            bodies.append(message["Body"])
+    assert sorted(bodies) == sorted(
+        [
+            RebuildRequest("m-1", "s-1", recheck=True).to_body(),
+            RebuildRequest("m-1", "s-2", recheck=True).to_body(),
+            "not a rebuild request",  # moved as it was
+        ]
+    )
+    assert (
+        int(
+            sqs.get_queue_attributes(
+                QueueUrl=urls["RebuildsDeadLetterQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        == 0
+    )
