@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -330,16 +329,7 @@ def with_reconcile_outputs(env: Env) -> str:
             "QueueUrl"
         ],
     }
-    outputs = {**env.outputs, **urls}
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-    }
-    with warnings.catch_warnings():  # moto does not model the placeholder resource; it is not needed
-        warnings.simplefilter("ignore")
-        env.stack.client("cloudformation").create_stack(
-            StackName="WithReconcile", TemplateBody=json.dumps(template)
-        )
+    create_stack_outputs(env.stack, "WithReconcile", urls)
     scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
     sqs.send_message(QueueUrl=urls["ReconcileScheduleDeadLetterQueueUrl"], MessageBody=json.dumps(scheduled))
     return "WithReconcile"
@@ -397,15 +387,7 @@ def test_redrive_sends_dead_lettered_rebuild_requests_back_as_rechecks(
         "RebuildsQueueUrl": sqs.create_queue(QueueName="mv-rebuilds")["QueueUrl"],
         "RebuildsDeadLetterQueueUrl": sqs.create_queue(QueueName="mv-rebuilds-dlq")["QueueUrl"],
     }
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-        "Outputs": {key: {"Value": value} for key, value in {**env.outputs, **urls}.items()},
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        env.stack.client("cloudformation").create_stack(
-            StackName="WithRebuilds", TemplateBody=json.dumps(template)
-        )
+    create_stack_outputs(env.stack, "WithRebuilds", urls)
     dead = [
         RebuildRequest("m-1", "s-1").to_body(),
         RebuildRequest("m-1", "s-2", recheck=True).to_body(),
