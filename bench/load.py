@@ -5,10 +5,11 @@ Reports the accepted rate while sending, p50/p99 acknowledgement latency (POST t
 every distinct body was archived exactly once under ``events/`` (one object and one S3 version per
 body: no loss, no duplicate write), with the time the consumers took to drain.
 
-Local mode gives each function one execution environment (``local.lambda_runtime``): the ingest
-function verifies one webhook at a time, in one process that shares the cores and the GIL with
-moto and the consumers, so the figures bound this machine's local mode, not a deployment where
-each concurrent invocation has its own Lambda environment.
+Local mode gives each consumer one execution environment (``local.lambda_runtime``; more with
+``--consumer-processes``) and the webhook endpoint four (``LocalSettings.ingest_environments``), all
+in one process that shares the cores and the GIL with the senders (moto runs in a child process),
+so the figures bound this machine's local mode, not a deployment where each concurrent invocation
+has its own Lambda environment.
 
 It also counts, through a botocore event hook on every client of the process (the consumers' and
 moto's clients alike), the S3 PUTs and DynamoDB writes per webhook, and the bytes they wrote. The
