@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -340,18 +341,26 @@ class SessionStore:
             for item in items:
                 self.client.put_item(TableName=self.table_name, Item=item)
             return
-        for start in range(0, len(items), _BATCH_WRITE):
-            pending: dict[str, Any] = {
-                self.table_name: [
-                    {"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_WRITE]
-                ]
-            }
-            for _ in range(5):
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
-                    break
-            for request in pending.get(self.table_name, []):  # still unprocessed: one PutItem each
-                self.client.put_item(TableName=self.table_name, Item=request["PutRequest"]["Item"])
+        left = self._batch_write([{"PutRequest": {"Item": item}} for item in items], attempts=5)
+        for request in left:  # still unprocessed: one PutItem each
+            self.client.put_item(TableName=self.table_name, Item=request["PutRequest"]["Item"])
+
+    def _batch_write(self, requests: list[dict[str, Any]], *, attempts: int | None) -> list[dict[str, Any]]:
+        """``requests`` in BatchWriteItems of 25, sending what DynamoDB leaves unprocessed again after
+        a growing pause (its advice: unprocessed items mean throttling), at most ``attempts`` times
+        per batch (None: until done). Returns what is still unprocessed."""
+        left: list[dict[str, Any]] = []
+        for start in range(0, len(requests), _BATCH_WRITE):
+            pending: list[dict[str, Any]] = requests[start : start + _BATCH_WRITE]
+            attempt = 0
+            while pending and (attempts is None or attempt < attempts):
+                if attempt:
+                    time.sleep(min(1.0, 0.05 * 2 ** (attempt - 1)))
+                answer = self.client.batch_write_item(RequestItems={self.table_name: pending})
+                pending = (answer.get("UnprocessedItems") or {}).get(self.table_name, [])
+                attempt += 1
+            left.extend(pending)
+        return left
 
     def summary_row(self, meeting_id: str, session_id: str) -> dict[str, Any] | None:
         item = self.client.get_item(
@@ -509,14 +518,10 @@ class SessionStore:
             if sk == ERASED_SK:
                 continue
             erased.sort_keys.append(sk)
-        for start in range(0, len(erased.sort_keys), _BATCH_WRITE):
-            requests = [
-                {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}}
-                for sk in erased.sort_keys[start : start + _BATCH_WRITE]
-            ]
-            pending: dict[str, Any] = {self.table_name: requests}
-            while pending:
-                pending = self.client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+        self._batch_write(
+            [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for sk in erased.sort_keys],
+            attempts=None,
+        )
         return erased
 
     def _sort_keys(self, pk: str) -> Iterator[str]:
